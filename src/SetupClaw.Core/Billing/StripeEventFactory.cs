@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Stripe;
+
+namespace SetupClaw.Billing;
+
+/// <summary>
+/// Builds Stripe-shaped events and signs them as Stripe does (<c>t=…,v1=HMAC-SHA256("{t}.{body}")</c>). Used by the
+/// offline checkout, the demo and the tests, so the webhook never has a way in that Stripe itself would not use.
+/// </summary>
+public static class StripeEventFactory
+{
+    public const string CustomerIdMetadataKey = "setupclaw_customer_id";
+
+    public static string CheckoutCompleted(string customerId, string email, DateTimeOffset now) =>
+        Event("checkout.session.completed", now, new JsonObject
+        {
+            ["id"] = "cs_offline_" + customerId[4..],
+            ["object"] = "checkout.session",
+            ["client_reference_id"] = customerId,
+            ["customer"] = "cus_offline" + customerId[4..],
+            ["customer_email"] = email,
+            ["customer_details"] = new JsonObject { ["email"] = email },
+            ["mode"] = "subscription",
+            ["payment_status"] = "paid",
+            ["status"] = "complete",
+            ["subscription"] = SubscriptionId(customerId),
+            ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
+        });
+
+    public static string SubscriptionDeleted(string customerId, DateTimeOffset now) =>
+        Event("customer.subscription.deleted", now, new JsonObject
+        {
+            ["id"] = SubscriptionId(customerId),
+            ["object"] = "subscription",
+            ["customer"] = "cus_offline" + customerId[4..],
+            ["status"] = "canceled",
+            ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
+        });
+
+    public static string SubscriptionId(string customerId) => "sub_offline" + customerId[4..];
+
+    public static string Event(string type, DateTimeOffset now, JsonObject dataObject) => new JsonObject
+    {
+        ["id"] = "evt_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
+        ["object"] = "event",
+        ["api_version"] = StripeConfiguration.ApiVersion,
+        ["created"] = now.ToUnixTimeSeconds(),
+        ["livemode"] = false,
+        ["pending_webhooks"] = 1,
+        ["request"] = new JsonObject { ["id"] = null, ["idempotency_key"] = null },
+        ["type"] = type,
+        ["data"] = new JsonObject { ["object"] = dataObject },
+    }.ToJsonString();
+
+    public static string Sign(string payload, string secret, DateTimeOffset now) =>
+        EventUtility.GenerateSignatureHeader(payload, secret, now.ToUnixTimeSeconds());
+
+    public static string Timestamp(DateTimeOffset now) => now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,22 @@
+namespace SetupClaw.Billing;
+
+public sealed class StripeOptions
+{
+    public const string Section = "Stripe";
+
+    /// <summary>Empty: offline billing (a local checkout page that sends signed, Stripe-shaped events).</summary>
+    public string? SecretKey { get; set; }
+
+    /// <summary>The endpoint's <c>whsec_…</c> secret. Required in both modes: offline events are signed with it too.</summary>
+    public string WebhookSecret { get; set; } = "";
+
+    public bool IsOffline => string.IsNullOrWhiteSpace(SecretKey);
+}
+
+public sealed class AppOptions
+{
+    public const string Section = "App";
+
+    /// <summary>The public address of this control plane: checkout, success and status URLs are built from it.</summary>
+    public Uri PublicBaseUrl { get; set; } = new("http://127.0.0.1:7071");
+}

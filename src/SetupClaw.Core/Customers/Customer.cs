@@ -1,0 +1,94 @@
+namespace SetupClaw.Customers;
+
+/// <summary>The lifecycle states of <c>customers.provisioning_status</c>. Strings, so they read the same in SQL, JSON and logs.</summary>
+public static class CustomerStatus
+{
+    public const string Pending = "pending";
+    public const string Provisioning = "provisioning";
+    public const string Active = "active";
+    public const string Failed = "failed";
+    public const string Deprovisioning = "deprovisioning";
+    public const string Deprovisioned = "deprovisioned";
+    public const string Suspended = "suspended";
+}
+
+public sealed record NewCustomer(string Id, string Email, string? Name, string? AssistantName, string Plan, string StatusTokenHash);
+
+public sealed record Customer
+{
+    public required string Id { get; init; }
+    public required string Email { get; init; }
+    public string? Name { get; init; }
+    public string? AssistantName { get; init; }
+    public required string Plan { get; init; }
+    public required string StatusTokenHash { get; init; }
+    public string? StripeCustomerId { get; init; }
+    public string? StripeSubscriptionId { get; init; }
+    public string? WorkspaceId { get; init; }
+    public string? InstanceId { get; init; }
+    public string? AccessUrl { get; init; }
+    public string? ApiKeyHash { get; init; }
+    public string? ApiKeyEncrypted { get; init; }
+    public string? ApiKeyHint { get; init; }
+    public DateTimeOffset? ApiKeyRevealedAt { get; init; }
+    public string? DatabaseBranchId { get; init; }
+    public string? DatabaseUrlEncrypted { get; init; }
+    public string? RailwayServiceId { get; init; }
+    public required string Status { get; init; }
+    public string? Step { get; init; }
+    public string? FailureReason { get; init; }
+    public string? OrchestrationId { get; init; }
+    public DateTimeOffset? ProvisioningStartedAt { get; init; }
+    public DateTimeOffset? ProvisionedAt { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+}
+
+public sealed record StepRecord(string Name, string Status, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, int? DurationMs, string? Error);
+
+/// <summary>The control database's view of customers, steps and webhook events.</summary>
+public interface ICustomerStore
+{
+    Task CreateAsync(NewCustomer customer, CancellationToken cancellationToken);
+
+    Task<Customer?> GetAsync(string customerId, CancellationToken cancellationToken);
+
+    Task<Customer?> FindBySubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken);
+
+    /// <summary>Records the Stripe ids and moves pending → provisioning. True only for the one caller that made the move.</summary>
+    Task<bool> BeginProvisioningAsync(string customerId, string? stripeCustomerId, string? subscriptionId, string? checkoutSessionId, string orchestrationId, CancellationToken cancellationToken);
+
+    /// <summary>Stores credentials unless some are already reserved; returns the workspace id in force.</summary>
+    Task<string> ReserveCredentialsAsync(string customerId, string workspaceId, string apiKeyHash, string apiKeyEncrypted, string apiKeyHint, CancellationToken cancellationToken);
+
+    Task RecordDatabaseAsync(string customerId, string? branchId, string? databaseUrlEncrypted, CancellationToken cancellationToken);
+
+    Task RecordServiceAsync(string customerId, string? serviceId, string? accessUrl, CancellationToken cancellationToken);
+
+    Task SetStepAsync(string customerId, string step, CancellationToken cancellationToken);
+
+    Task ActivateAsync(string customerId, CancellationToken cancellationToken);
+
+    /// <summary>Marks the customer failed and revokes the key reserved for it.</summary>
+    Task MarkFailedAsync(string customerId, string reason, CancellationToken cancellationToken);
+
+    /// <summary>Moves any live state to deprovisioning; false when the customer is already deprovisioned or unknown.</summary>
+    Task<bool> BeginDeprovisioningAsync(string customerId, CancellationToken cancellationToken);
+
+    Task CompleteDeprovisioningAsync(string customerId, CancellationToken cancellationToken);
+
+    Task MarkApiKeyRevealedAsync(string customerId, CancellationToken cancellationToken);
+
+    Task EraseApiKeyCopyAsync(string customerId, CancellationToken cancellationToken);
+
+    Task<long> StepStartedAsync(string customerId, string operationId, string step, CancellationToken cancellationToken);
+
+    Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<StepRecord>> GetStepsAsync(string customerId, string? operationId, CancellationToken cancellationToken);
+
+    Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken);
+
+    Task RecordEventAsync(string eventId, string type, string? customerId, string outcome, CancellationToken cancellationToken);
+}

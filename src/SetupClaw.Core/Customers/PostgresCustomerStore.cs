@@ -1,0 +1,208 @@
+using Npgsql;
+
+namespace SetupClaw.Customers;
+
+internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStore
+{
+    private const string Columns =
+        "id, email, name, assistant_name, plan, status_token_hash, stripe_customer_id, stripe_subscription_id, " +
+        "workspace_id, instance_id, access_url, api_key_hash, api_key_encrypted, api_key_hint, api_key_revealed_at, " +
+        "database_branch_id, database_url_encrypted, railway_service_id, provisioning_status, provisioning_step, " +
+        "failure_reason, orchestration_id, provisioning_started_at, provisioned_at, created_at";
+
+    public Task CreateAsync(NewCustomer customer, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "insert into customers (id, email, name, assistant_name, plan, status_token_hash) values (@id, @email, @name, @assistant, @plan, @token)",
+            cancellationToken,
+            ("id", customer.Id), ("email", customer.Email), ("name", customer.Name), ("assistant", customer.AssistantName),
+            ("plan", customer.Plan), ("token", customer.StatusTokenHash));
+
+    public async Task<Customer?> GetAsync(string customerId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"select {Columns} from customers where id = @id", cancellationToken, ("id", customerId))).SingleOrDefault();
+
+    public async Task<Customer?> FindBySubscriptionAsync(string subscriptionId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"select {Columns} from customers where stripe_subscription_id = @sub order by created_at desc limit 1", cancellationToken, ("sub", subscriptionId))).SingleOrDefault();
+
+    public Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
+        QueryAsync($"select {Columns} from customers where provisioning_status = @status order by created_at", cancellationToken, ("status", status));
+
+    public async Task<bool> BeginProvisioningAsync(string customerId, string? stripeCustomerId, string? subscriptionId, string? checkoutSessionId, string orchestrationId, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            """
+            update customers set
+                stripe_customer_id = coalesce(@stripe_customer, stripe_customer_id),
+                stripe_subscription_id = coalesce(@subscription, stripe_subscription_id),
+                stripe_checkout_session_id = coalesce(@session, stripe_checkout_session_id),
+                provisioning_status = 'provisioning', provisioning_step = 'queued', failure_reason = null,
+                orchestration_id = @orchestration, provisioning_started_at = now(), updated_at = now()
+            where id = @id and provisioning_status = 'pending'
+            """,
+            cancellationToken,
+            ("id", customerId), ("stripe_customer", stripeCustomerId), ("subscription", subscriptionId),
+            ("session", checkoutSessionId), ("orchestration", orchestrationId)) == 1;
+
+    public async Task<string> ReserveCredentialsAsync(string customerId, string workspaceId, string apiKeyHash, string apiKeyEncrypted, string apiKeyHint, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            """
+            update customers set
+                workspace_id = coalesce(workspace_id, @ws),
+                api_key_hash = case when api_key_hash is null then @hash else api_key_hash end,
+                api_key_encrypted = case when api_key_hash is null then @enc else api_key_encrypted end,
+                api_key_hint = case when api_key_hash is null then @hint else api_key_hint end,
+                provisioning_step = 'reserve_credentials', updated_at = now()
+            where id = @id
+            returning workspace_id
+            """);
+        Add(command, ("id", customerId), ("ws", workspaceId), ("hash", apiKeyHash), ("enc", apiKeyEncrypted), ("hint", apiKeyHint));
+        return await command.ExecuteScalarAsync(cancellationToken) as string
+            ?? throw new InvalidOperationException($"Customer {customerId} does not exist.");
+    }
+
+    public Task RecordDatabaseAsync(string customerId, string? branchId, string? databaseUrlEncrypted, CancellationToken cancellationToken) =>
+        ExecuteAsync("update customers set database_branch_id = @branch, database_url_encrypted = @url, updated_at = now() where id = @id",
+            cancellationToken, ("id", customerId), ("branch", branchId), ("url", databaseUrlEncrypted));
+
+    public Task RecordServiceAsync(string customerId, string? serviceId, string? accessUrl, CancellationToken cancellationToken) =>
+        ExecuteAsync("update customers set railway_service_id = @service, instance_id = @service, access_url = @url, updated_at = now() where id = @id",
+            cancellationToken, ("id", customerId), ("service", serviceId), ("url", accessUrl));
+
+    public Task SetStepAsync(string customerId, string step, CancellationToken cancellationToken) =>
+        ExecuteAsync("update customers set provisioning_step = @step, updated_at = now() where id = @id", cancellationToken, ("id", customerId), ("step", step));
+
+    public Task ActivateAsync(string customerId, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "update customers set provisioning_status = 'active', provisioning_step = 'active', failure_reason = null, provisioned_at = now(), updated_at = now() where id = @id and provisioning_status = 'provisioning'",
+            cancellationToken, ("id", customerId));
+
+    public Task MarkFailedAsync(string customerId, string reason, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            update customers set provisioning_status = 'failed', failure_reason = @reason,
+                api_key_hash = null, api_key_encrypted = null, database_url_encrypted = null, updated_at = now()
+            where id = @id and provisioning_status = 'provisioning'
+            """,
+            cancellationToken, ("id", customerId), ("reason", reason));
+
+    public async Task<bool> BeginDeprovisioningAsync(string customerId, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            "update customers set provisioning_status = 'deprovisioning', provisioning_step = 'deprovisioning', updated_at = now() where id = @id and provisioning_status <> 'deprovisioned'",
+            cancellationToken, ("id", customerId)) == 1;
+
+    public Task CompleteDeprovisioningAsync(string customerId, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            update customers set provisioning_status = 'deprovisioned', provisioning_step = 'deprovisioned',
+                api_key_hash = null, api_key_encrypted = null, database_url_encrypted = null,
+                access_url = null, deprovisioned_at = now(), updated_at = now()
+            where id = @id
+            """,
+            cancellationToken, ("id", customerId));
+
+    public Task MarkApiKeyRevealedAsync(string customerId, CancellationToken cancellationToken) =>
+        ExecuteAsync("update customers set api_key_revealed_at = coalesce(api_key_revealed_at, now()) where id = @id", cancellationToken, ("id", customerId));
+
+    public Task EraseApiKeyCopyAsync(string customerId, CancellationToken cancellationToken) =>
+        ExecuteAsync("update customers set api_key_encrypted = null where id = @id", cancellationToken, ("id", customerId));
+
+    public async Task<long> StepStartedAsync(string customerId, string operationId, string step, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            """
+            with touch as (update customers set provisioning_step = @step, updated_at = now() where id = @customer)
+            insert into provisioning_steps (customer_id, operation_id, step, status, started_at)
+            values (@customer, @operation, @step, 'running', clock_timestamp()) returning id
+            """);
+        Add(command, ("customer", customerId), ("operation", operationId), ("step", step));
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            update provisioning_steps set status = @status, error = @error, completed_at = clock_timestamp(),
+                duration_ms = (extract(epoch from clock_timestamp() - started_at) * 1000)::int
+            where id = @id
+            """,
+            cancellationToken, ("id", stepId), ("status", status), ("error", error));
+
+    public async Task<IReadOnlyList<StepRecord>> GetStepsAsync(string customerId, string? operationId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            """
+            select step, status, started_at, completed_at, duration_ms, error from provisioning_steps
+            where customer_id = @customer and (@operation::text is null or operation_id = @operation) order by id
+            """);
+        Add(command, ("customer", customerId), ("operation", operationId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var steps = new List<StepRecord>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            steps.Add(new StepRecord(
+                reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateTimeOffset>(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3),
+                reader.IsDBNull(4) ? null : reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5)));
+        }
+
+        return steps;
+    }
+
+    public async Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("select 1 from stripe_events where id = @id");
+        Add(command, ("id", eventId));
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    public Task RecordEventAsync(string eventId, string type, string? customerId, string outcome, CancellationToken cancellationToken) =>
+        ExecuteAsync("insert into stripe_events (id, type, customer_id, outcome) values (@id, @type, @customer, @outcome) on conflict (id) do nothing",
+            cancellationToken, ("id", eventId), ("type", type), ("customer", customerId), ("outcome", outcome));
+
+    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = db.CreateCommand(sql);
+        Add(command, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<Customer>> QueryAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = db.CreateCommand(sql);
+        Add(command, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var customers = new List<Customer>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            customers.Add(Read(reader));
+        }
+
+        return customers;
+    }
+
+    private static void Add(NpgsqlCommand command, params (string Name, object? Value)[] parameters)
+    {
+        foreach (var (name, value) in parameters)
+        {
+            // Typed as text when null so "@x::text is null" and coalesce() bind without ambiguity.
+            command.Parameters.Add(value is null
+                ? new NpgsqlParameter(name, NpgsqlTypes.NpgsqlDbType.Text) { Value = DBNull.Value }
+                : new NpgsqlParameter(name, value));
+        }
+    }
+
+    private static Customer Read(NpgsqlDataReader r)
+    {
+        string? S(int i) => r.IsDBNull(i) ? null : r.GetString(i);
+        DateTimeOffset? T(int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
+        return new Customer
+        {
+            Id = r.GetString(0), Email = r.GetString(1), Name = S(2), AssistantName = S(3), Plan = r.GetString(4),
+            StatusTokenHash = r.GetString(5), StripeCustomerId = S(6), StripeSubscriptionId = S(7), WorkspaceId = S(8),
+            InstanceId = S(9), AccessUrl = S(10), ApiKeyHash = S(11), ApiKeyEncrypted = S(12), ApiKeyHint = S(13),
+            ApiKeyRevealedAt = T(14), DatabaseBranchId = S(15), DatabaseUrlEncrypted = S(16), RailwayServiceId = S(17),
+            Status = r.GetString(18), Step = S(19), FailureReason = S(20), OrchestrationId = S(21),
+            ProvisioningStartedAt = T(22), ProvisionedAt = T(23), CreatedAt = r.GetFieldValue<DateTimeOffset>(24),
+        };
+    }
+}

@@ -1,0 +1,63 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace SetupClaw.Http;
+
+/// <summary>problem+json answers with a message a person can act on.</summary>
+public static class Problems
+{
+    public static IResult BadRequest(string title, string detail) => Results.Problem(detail, statusCode: 400, title: title);
+
+    public static IResult Unauthorized(string detail) => Results.Problem(detail, statusCode: 401, title: "Authentication required");
+
+    public static IResult Forbidden(string detail) => Results.Problem(detail, statusCode: 403, title: "Not allowed");
+
+    public static IResult NotFound(string detail) => Results.Problem(detail, statusCode: 404, title: "Not found");
+
+    public static IResult TooLarge(int limit) =>
+        Results.Problem($"The request body is larger than {limit / 1024} KB.", statusCode: 413, title: "Request body too large");
+
+    public static IResult UnsupportedMediaType(string expected) =>
+        Results.Problem($"Send the body as {expected}.", statusCode: 415, title: "Unsupported media type");
+}
+
+public static class RequestBodies
+{
+    /// <summary>Reads the raw body as UTF-8, refusing more than <paramref name="limit"/> bytes whatever Content-Length says.</summary>
+    public static async Task<string?> ReadLimitedAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.ContentLength > limit)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    public static string? BearerToken(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && header.Length > 7 ? header[7..].Trim() : null;
+    }
+
+    public static bool IsJson(HttpRequest request) =>
+        request?.ContentType is { } type && type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
+
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web);
+}

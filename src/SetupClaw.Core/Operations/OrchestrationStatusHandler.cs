@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Options;
+using SetupClaw.Credentials;
+using SetupClaw.Http;
+
+namespace SetupClaw.Operations;
+
+/// <summary>
+/// <c>GET /api/orchestrations/{instanceId}</c> for the operator (<c>X-Admin-Key</c>): runtime status, custom status,
+/// timestamps and failure details. Durable's own management URLs carry a system key and are never handed out.
+/// </summary>
+public sealed class OrchestrationStatusHandler(IOptions<SecurityOptions> security)
+{
+    public const string AdminKeyHeader = "X-Admin-Key";
+
+    public async Task<IResult> HandleAsync(HttpRequest request, string instanceId, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(durable);
+        var presented = request.Headers[AdminKeyHeader].ToString();
+        if (string.IsNullOrEmpty(presented))
+        {
+            return Problems.Unauthorized($"Send the operator's admin key (Security:AdminKey) in the {AdminKeyHeader} header.");
+        }
+
+        if (string.IsNullOrEmpty(security.Value.AdminKey) || !Secrets.FixedTimeEquals(presented, security.Value.AdminKey))
+        {
+            return Problems.Forbidden("That admin key is not valid.");
+        }
+
+        if (instanceId.Length > 100)
+        {
+            return Problems.BadRequest("Invalid instance id", "Instance ids are at most 100 characters.");
+        }
+
+        var instance = await durable.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken);
+        if (instance is null)
+        {
+            return Problems.NotFound($"No orchestration has the instance id '{instanceId}'.");
+        }
+
+        return Results.Ok(new
+        {
+            instance.InstanceId,
+            instance.Name,
+            runtimeStatus = instance.RuntimeStatus.ToString(),
+            instance.CreatedAt,
+            instance.LastUpdatedAt,
+            customStatus = Parse(instance.SerializedCustomStatus),
+            output = Parse(instance.SerializedOutput),
+            failure = instance.FailureDetails is { } f ? new { f.ErrorType, f.ErrorMessage } : null,
+        });
+    }
+
+    private static JsonElement? Parse(string? json) => string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<JsonElement>(json);
+}

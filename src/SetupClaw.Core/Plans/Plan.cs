@@ -1,0 +1,27 @@
+namespace SetupClaw.Plans;
+
+/// <summary>What a customer buys. Limits and features live in code; prices and Stripe price ids come from configuration.</summary>
+public sealed record Plan(
+    string Name,
+    string DisplayName,
+    int MessagesPerMonth,
+    int? MaxAgents,
+    IReadOnlyList<string> Features,
+    double Vcpus,
+    int MemoryMb)
+{
+    public const string Starter = "starter";
+    public const string Pro = "pro";
+    public const string Team = "team";
+
+    public static readonly Plan StarterPlan = new(Starter, "Starter", 5_000, 3, ["chat", "memory", "web_search"], 0.5, 512);
+
+    public static readonly Plan ProPlan = new(Pro, "Pro", 20_000, 10,
+        ["chat", "memory", "web_search", "gmail", "calendar", "browser"], 1, 1024);
+
+    /// <summary>Team has no agent limit (null), never the prototype's magic -1.</summary>
+    public static readonly Plan TeamPlan = new(Team, "Team", 100_000, null,
+        ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], 2, 2048);
+
+    public static IReadOnlyList<Plan> All { get; } = [StarterPlan, ProPlan, TeamPlan];
+}

@@ -1,0 +1,54 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Options;
+
+namespace SetupClaw.Plans;
+
+/// <summary>Price and Stripe price id of one plan, bound from <c>Plans:{Name}</c>.</summary>
+public sealed class PlanPriceOptions
+{
+    public string? StripePriceId { get; set; }
+
+    public decimal MonthlyPriceUsd { get; set; }
+}
+
+public sealed class PlansOptions
+{
+    public const string Section = "Plans";
+
+    public PlanPriceOptions Starter { get; set; } = new();
+
+    public PlanPriceOptions Pro { get; set; } = new();
+
+    public PlanPriceOptions Team { get; set; } = new();
+}
+
+/// <summary>Looks plans up by name or Stripe price id. Exact, case-insensitive matches only: no prototype fallback to Starter.</summary>
+public sealed class PlanCatalog(IOptions<PlansOptions> options)
+{
+    public IReadOnlyList<Plan> Plans => Plan.All;
+
+    public static bool TryGet(string? name, [NotNullWhen(true)] out Plan? plan)
+    {
+        plan = Plan.All.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase));
+        return plan is not null;
+    }
+
+    public static Plan Get(string name) =>
+        TryGet(name, out var plan) ? plan : throw new ArgumentException($"Unknown plan '{name}'.", nameof(name));
+
+    public PlanPriceOptions PriceOf(Plan plan) => plan.Name switch
+    {
+        Plan.Starter => options.Value.Starter,
+        Plan.Pro => options.Value.Pro,
+        Plan.Team => options.Value.Team,
+        _ => throw new ArgumentOutOfRangeException(nameof(plan), plan.Name, "Unknown plan."),
+    };
+
+    public bool TryGetByPriceId(string? priceId, [NotNullWhen(true)] out Plan? plan)
+    {
+        plan = string.IsNullOrEmpty(priceId)
+            ? null
+            : Plan.All.FirstOrDefault(p => string.Equals(PriceOf(p).StripePriceId, priceId, StringComparison.Ordinal));
+        return plan is not null;
+    }
+}

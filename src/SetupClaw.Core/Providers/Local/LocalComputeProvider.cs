@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SetupClaw.Providers.Local;
+
+/// <summary>
+/// Runs each customer's runtime as a child process on a free loopback port. A service is a spec file (port and
+/// variables) under the state directory; a deployment is a process started from it. Specs survive a restart of
+/// the host, so the runtimes of active customers can be brought back.
+/// </summary>
+internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, RuntimeProcess> running = new(StringComparer.Ordinal);
+    private readonly LocalProviderOptions options;
+    private readonly ILogger<LocalComputeProvider> logger;
+    private readonly string stateDirectory;
+    private readonly string runtimePath;
+
+    public LocalComputeProvider(IOptions<LocalProviderOptions> options, ILogger<LocalComputeProvider> logger)
+    {
+        this.options = options.Value;
+        this.logger = logger;
+        stateDirectory = Path.GetFullPath(this.options.StateDirectory ?? Path.Combine(".local", "services"));
+        runtimePath = Path.GetFullPath(this.options.RuntimePath ?? Path.Combine(AppContext.BaseDirectory, "SetupClaw.Runtime.dll"));
+        Directory.CreateDirectory(stateDirectory);
+    }
+
+    public async Task<ServiceResource> CreateServiceAsync(ServiceRequest request, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(runtimePath))
+        {
+            throw new PermanentProvisioningException(
+                $"The runtime is not built at {runtimePath}. Build it (dotnet build runtime/SetupClaw.Runtime) or set Providers:Local:RuntimePath.");
+        }
+
+        var serviceId = ResourceNames.Service(request.CustomerId);
+        var existing = await ReadSpecAsync(serviceId, cancellationToken);
+        var spec = new ServiceSpec(serviceId, request.CustomerId, existing?.Port ?? FreeLoopbackPort(), new Dictionary<string, string>(request.Variables));
+        await WriteSpecAsync(spec, cancellationToken);
+        return new ServiceResource(serviceId, AccessUrl(spec.Port));
+    }
+
+    public async Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken)
+    {
+        var spec = await ReadSpecAsync(serviceId, cancellationToken)
+            ?? throw new PermanentProvisioningException($"Service {serviceId} does not exist.");
+        await StopAsync(serviceId);
+
+        var deploymentId = "dep_" + Guid.NewGuid().ToString("N")[..12];
+        var start = new ProcessStartInfo(options.DotnetPath)
+        {
+            ArgumentList = { runtimePath },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(runtimePath)!,
+        };
+        foreach (var (key, value) in spec.Variables)
+        {
+            start.Environment[key] = value;
+        }
+
+        start.Environment["PORT"] = spec.Port.ToString(CultureInfo.InvariantCulture);
+        start.Environment["ASPNETCORE_URLS"] = AccessUrl(spec.Port);
+        start.Environment["SETUPCLAW_PARENT_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The runtime process did not start.");
+        var runtime = new RuntimeProcess(process, deploymentId, spec.Port, Path.Combine(stateDirectory, serviceId + ".log"));
+        running[serviceId] = runtime;
+        await File.WriteAllTextAsync(PidPath(serviceId), process.Id.ToString(CultureInfo.InvariantCulture), cancellationToken);
+        LogStarted(logger, serviceId, process.Id, spec.Port);
+        return deploymentId;
+    }
+
+    public async Task<DeploymentState> GetDeploymentAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
+    {
+        if (!running.TryGetValue(serviceId, out var runtime) || runtime.DeploymentId != deploymentId)
+        {
+            return new DeploymentState(DeploymentPhase.Failed, $"Deployment {deploymentId} of {serviceId} is no longer running (the host restarted or a newer deployment replaced it).");
+        }
+
+        if (runtime.Process.HasExited)
+        {
+            return new DeploymentState(DeploymentPhase.Failed,
+                $"The runtime exited with code {runtime.Process.ExitCode}. Last output: {runtime.Tail()}");
+        }
+
+        return await IsListeningAsync(runtime.Port, cancellationToken)
+            ? new DeploymentState(DeploymentPhase.Succeeded)
+            : new DeploymentState(DeploymentPhase.InProgress);
+    }
+
+    public async Task DeleteServiceAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var serviceId = ResourceNames.Service(customerId);
+        await StopAsync(serviceId);
+        File.Delete(SpecPath(serviceId));
+        File.Delete(PidPath(serviceId));
+        LogDeleted(logger, serviceId);
+    }
+
+    /// <summary>Whether a spec exists for the service: the restore at start-up redeploys only those.</summary>
+    public bool Exists(string serviceId) => File.Exists(SpecPath(serviceId));
+
+    public bool IsRunning(string serviceId) => running.TryGetValue(serviceId, out var runtime) && !runtime.Process.HasExited;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var serviceId in running.Keys)
+        {
+            await StopAsync(serviceId);
+        }
+    }
+
+    private async Task StopAsync(string serviceId)
+    {
+        if (running.TryRemove(serviceId, out var runtime))
+        {
+            await runtime.StopAsync();
+        }
+
+        // A process left by a host that was killed: stop it, so the port is free and nothing runs unowned.
+        if (File.Exists(PidPath(serviceId)) &&
+            int.TryParse(await File.ReadAllTextAsync(PidPath(serviceId)), out var pid) &&
+            IsOurRuntime(pid))
+        {
+            using var stale = Process.GetProcessById(pid);
+            stale.Kill(entireProcessTree: true);
+            await stale.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private bool IsOurRuntime(int pid)
+    {
+        try
+        {
+            var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
+            return commandLine.Contains(runtimePath, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> IsListeningAsync(int port, CancellationToken cancellationToken)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string AccessUrl(int port) => $"http://127.0.0.1:{port}";
+
+    private string SpecPath(string serviceId) => Path.Combine(stateDirectory, serviceId + ".json");
+
+    private string PidPath(string serviceId) => Path.Combine(stateDirectory, serviceId + ".pid");
+
+    private async Task<ServiceSpec?> ReadSpecAsync(string serviceId, CancellationToken cancellationToken)
+    {
+        var path = SpecPath(serviceId);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        await using var stream = File.OpenRead(path);
+        return await JsonSerializer.DeserializeAsync<ServiceSpec>(stream, cancellationToken: cancellationToken);
+    }
+
+    private async Task WriteSpecAsync(ServiceSpec spec, CancellationToken cancellationToken)
+    {
+        // The spec holds the database URL: owner-only, written whole or not at all.
+        var temporary = SpecPath(spec.ServiceId) + ".tmp";
+        var fileOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (var stream = new FileStream(temporary, fileOptions))
+        {
+            await JsonSerializer.SerializeAsync(stream, spec, cancellationToken: cancellationToken);
+        }
+
+        File.Move(temporary, SpecPath(spec.ServiceId), overwrite: true);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runtime {ServiceId} started as process {Pid} on port {Port}")]
+    private static partial void LogStarted(ILogger logger, string serviceId, int pid, int port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Runtime {ServiceId} stopped and deleted")]
+    private static partial void LogDeleted(ILogger logger, string serviceId);
+
+    private sealed record ServiceSpec(string ServiceId, string CustomerId, int Port, Dictionary<string, string> Variables);
+}

@@ -1,0 +1,87 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using SetupClaw.Credentials;
+
+namespace SetupClaw.Providers.Local;
+
+/// <summary>A database and a login role of its own, with its own random password, in a local PostgreSQL server.</summary>
+internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, ILogger<LocalDatabaseProvider> logger) : IDatabaseProvider
+{
+    public async Task<DatabaseResource> CreateAsync(DatabaseRequest request, CancellationToken cancellationToken)
+    {
+        // Names are derived from a validated customer id ([a-z0-9_]), and the password is hex: both safe inside DDL,
+        // which PostgreSQL does not let us parameterise.
+        var name = ResourceNames.Database(request.CustomerId);
+        var password = Secrets.NewPassword();
+        await using var connection = await admin.DataSource.OpenConnectionAsync(cancellationToken);
+
+        var roleExists = await ScalarAsync(connection, "select 1 from pg_roles where rolname = @name", name, cancellationToken);
+        await ExecuteAsync(connection, roleExists
+            ? $"alter role \"{name}\" with login password '{password}'"
+            : $"create role \"{name}\" with login password '{password}' connection limit 40", cancellationToken);
+
+        if (!await ScalarAsync(connection, "select 1 from pg_database where datname = @name", name, cancellationToken))
+        {
+            try
+            {
+                await ExecuteAsync(connection, $"create database \"{name}\" owner \"{name}\"", cancellationToken);
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DuplicateDatabase)
+            {
+                // A concurrent retry of this same step got there first: adopt it.
+            }
+        }
+
+        // Only the owner may connect: one customer's credentials open nothing else.
+        await ExecuteAsync(connection, $"revoke all on database \"{name}\" from public", cancellationToken);
+        LogCreated(logger, name, roleExists);
+
+        var builder = new NpgsqlConnectionStringBuilder(admin.ConnectionString)
+        {
+            Database = name,
+            Username = name,
+            Password = password,
+        };
+        return new DatabaseResource(name, builder.ConnectionString);
+    }
+
+    public async Task DeleteAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var name = ResourceNames.Database(customerId);
+        await using var connection = await admin.DataSource.OpenConnectionAsync(cancellationToken);
+        await ExecuteAsync(connection, $"drop database if exists \"{name}\" with (force)", cancellationToken);
+        await ExecuteAsync(connection, $"drop role if exists \"{name}\"", cancellationToken);
+        LogDropped(logger, name);
+    }
+
+    private static async Task<bool> ScalarAsync(NpgsqlConnection connection, string sql, string name, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("name", name);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local database {Name} ready (adopted role: {Adopted})")]
+    private static partial void LogCreated(ILogger logger, string name, bool adopted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local database {Name} and its role dropped")]
+    private static partial void LogDropped(ILogger logger, string name);
+}
+
+/// <summary>The superuser data source for the local database provider, separate from the control pool.</summary>
+internal sealed class LocalAdminConnection(string connectionString) : IAsyncDisposable
+{
+    private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
+
+    public string ConnectionString { get; } = connectionString;
+
+    public NpgsqlDataSource DataSource => dataSource;
+
+    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+}

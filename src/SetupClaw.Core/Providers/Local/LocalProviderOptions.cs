@@ -1,0 +1,17 @@
+namespace SetupClaw.Providers.Local;
+
+public sealed class LocalProviderOptions
+{
+    public const string Section = "Providers:Local";
+
+    /// <summary>A superuser connection to the PostgreSQL server that hosts customer databases; defaults to the control database's.</summary>
+    public string? AdminConnectionString { get; set; }
+
+    /// <summary>Path of SetupClaw.Runtime.dll; defaults to the copy next to the host.</summary>
+    public string? RuntimePath { get; set; }
+
+    /// <summary>Where service specs and runtime logs live; defaults to <c>.local/services</c> under the working directory.</summary>
+    public string? StateDirectory { get; set; }
+
+    public string DotnetPath { get; set; } = "dotnet";
+}

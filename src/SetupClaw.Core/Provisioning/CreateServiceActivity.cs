@@ -1,0 +1,41 @@
+using System.Globalization;
+using SetupClaw.Credentials;
+using SetupClaw.Customers;
+using SetupClaw.Plans;
+using SetupClaw.Providers;
+
+namespace SetupClaw.Provisioning;
+
+/// <summary>Step 4: the service that will run the customer's runtime, with its variables, and its access URL.</summary>
+public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider compute, SecretBox secretBox) : StepActivity<string>(store)
+{
+    protected override string Step => Steps.CreateService;
+
+    protected override async Task<string> ExecuteAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var customer = await GetCustomerAsync(customerId, cancellationToken);
+        if (customer is not { DatabaseUrlEncrypted: not null, WorkspaceId: not null, ApiKeyHash: not null })
+        {
+            throw new PermanentProvisioningException("The service cannot be created before the database and credentials exist.");
+        }
+
+        var plan = PlanCatalog.Get(customer.Plan);
+        var variables = RuntimeVariables(customer, plan, secretBox.Open(customer.DatabaseUrlEncrypted));
+        var service = await compute.CreateServiceAsync(new ServiceRequest(customerId, plan, variables), cancellationToken);
+        await Store.RecordServiceAsync(customerId, service.ServiceId, service.AccessUrl, cancellationToken);
+        return service.ServiceId;
+    }
+
+    /// <summary>What the runtime is told. The API key travels only as its hash; no platform secret is passed.</summary>
+    public static Dictionary<string, string> RuntimeVariables(Customer customer, Plan plan, string databaseUrl) => new(StringComparer.Ordinal)
+    {
+        ["CUSTOMER_ID"] = customer.Id,
+        ["WORKSPACE_ID"] = customer.WorkspaceId!,
+        ["API_KEY_HASH"] = customer.ApiKeyHash!,
+        ["DATABASE_URL"] = databaseUrl,
+        ["PLAN_NAME"] = plan.Name,
+        ["MESSAGE_LIMIT"] = plan.MessagesPerMonth.ToString(CultureInfo.InvariantCulture),
+        ["MAX_AGENTS"] = plan.MaxAgents?.ToString(CultureInfo.InvariantCulture) ?? "unlimited",
+        ["FEATURES"] = string.Join(',', plan.Features),
+    };
+}

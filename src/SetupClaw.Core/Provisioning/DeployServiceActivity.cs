@@ -1,0 +1,20 @@
+using SetupClaw.Customers;
+using SetupClaw.Providers;
+
+namespace SetupClaw.Provisioning;
+
+/// <summary>Step 5: start a deployment of the service; the orchestrator polls it with durable timers.</summary>
+public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider compute) : StepActivity<DeploymentRef>(store)
+{
+    protected override string Step => Steps.Deploy;
+
+    protected override async Task<DeploymentRef> ExecuteAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var customer = await GetCustomerAsync(customerId, cancellationToken);
+        var serviceId = customer.RailwayServiceId
+            ?? throw new PermanentProvisioningException("The service cannot be deployed before it exists.");
+        return new DeploymentRef(serviceId, await compute.DeployAsync(serviceId, cancellationToken));
+    }
+}
+
+public sealed record DeploymentRef(string ServiceId, string DeploymentId);

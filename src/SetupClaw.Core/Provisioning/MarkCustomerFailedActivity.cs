@@ -1,0 +1,23 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using SetupClaw.Customers;
+
+namespace SetupClaw.Provisioning;
+
+/// <summary>After compensation: the customer is <c>failed</c> with a reason a person can act on, and the reserved key is revoked.</summary>
+public sealed partial class MarkCustomerFailedActivity(ICustomerStore store, ILogger<MarkCustomerFailedActivity> logger)
+    : TaskActivity<CustomerFailure, bool>
+{
+    public override async Task<bool> RunAsync(TaskActivityContext context, CustomerFailure input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        await store.MarkFailedAsync(input.CustomerId, input.Reason, CancellationToken.None);
+        LogFailed(logger, input.CustomerId, input.Reason);
+        return true;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "[PROVISION FAILED] {CustomerId}: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string customerId, string reason);
+}
+
+public sealed record CustomerFailure(string CustomerId, string Reason);

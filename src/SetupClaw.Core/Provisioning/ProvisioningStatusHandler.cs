@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using SetupClaw.Credentials;
+using SetupClaw.Customers;
+using SetupClaw.Http;
+using SetupClaw.Providers;
+
+namespace SetupClaw.Provisioning;
+
+public sealed record StepView(string Name, string Status, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt);
+
+public sealed record ProvisioningStatusView(
+    string CustomerId, string Status, string? Step, IReadOnlyList<StepView> Steps, double? ElapsedSeconds,
+    string? WorkspaceId, string? InstanceId, string? AccessUrl, string? ApiKey, string? ApiKeyHint, string? Error);
+
+/// <summary>
+/// <c>GET /api/provisioning/{customerId}</c> with <c>Authorization: Bearer {statusToken}</c>: what the success page
+/// polls. Reads only the control database. The API key is shown until a short while after it was first shown;
+/// then the sealed copy is erased and only its hint remains.
+/// </summary>
+public sealed class ProvisioningStatusHandler(ICustomerStore store, SecretBox secretBox, IOptions<SecurityOptions> security, TimeProvider clock)
+{
+    public async Task<IResult> HandleAsync(HttpRequest request, string customerId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var token = RequestBodies.BearerToken(request);
+        if (token is null)
+        {
+            return Problems.Unauthorized("Send the statusToken from the signup response as 'Authorization: Bearer <statusToken>'.");
+        }
+
+        var customer = CustomerIds.IsValid(customerId) ? await store.GetAsync(customerId, cancellationToken) : null;
+        if (customer is null || !Secrets.MatchesHash(token, customer.StatusTokenHash))
+        {
+            return Problems.Forbidden("This status token does not belong to that customer.");
+        }
+
+        var history = customer.OrchestrationId is null ? [] : await store.GetStepsAsync(customer.Id, customer.OrchestrationId, cancellationToken);
+        return Results.Ok(new ProvisioningStatusView(
+            customer.Id, customer.Status, customer.Step, Merge(history, customer.Status), Elapsed(customer),
+            customer.WorkspaceId, customer.InstanceId, customer.AccessUrl,
+            await RevealKeyAsync(customer, cancellationToken), customer.ApiKeyHint, customer.FailureReason));
+    }
+
+    /// <summary>Every saga step, in order, with the latest attempt's state; undo steps follow when there were any.</summary>
+    private static List<StepView> Merge(IReadOnlyList<StepRecord> history, string status)
+    {
+        var latest = history.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Last());
+        var steps = Steps.Provisioning
+            .Select(name => latest.TryGetValue(name, out var s)
+                ? new StepView(name, s.Status, s.StartedAt, s.CompletedAt)
+                : new StepView(name, status == CustomerStatus.Failed ? "skipped" : "pending", null, null))
+            .ToList();
+        steps.AddRange(latest.Values.Where(s => !Steps.Provisioning.Contains(s.Name)).Select(s => new StepView(s.Name, s.Status, s.StartedAt, s.CompletedAt)));
+        return steps;
+    }
+
+    private double? Elapsed(Customer customer) => customer.ProvisioningStartedAt is { } started
+        ? Math.Round(((customer.ProvisionedAt ?? clock.GetUtcNow()) - started).TotalSeconds, 1)
+        : null;
+
+    private async Task<string?> RevealKeyAsync(Customer customer, CancellationToken cancellationToken)
+    {
+        if (customer is not { Status: CustomerStatus.Active, ApiKeyEncrypted: { } sealedKey })
+        {
+            return null;
+        }
+
+        if (customer.ApiKeyRevealedAt is { } revealedAt && clock.GetUtcNow() - revealedAt > security.Value.ApiKeyRevealWindow)
+        {
+            await store.EraseApiKeyCopyAsync(customer.Id, cancellationToken);
+            return null;
+        }
+
+        await store.MarkApiKeyRevealedAsync(customer.Id, cancellationToken);
+        return secretBox.Open(sealedKey);
+    }
+}

@@ -1,0 +1,23 @@
+using SetupClaw.Credentials;
+using SetupClaw.Customers;
+using SetupClaw.Providers;
+
+namespace SetupClaw.Provisioning;
+
+/// <summary>Step 3: schema, workspace files, first memory and skills, written with the customer's own credentials.</summary>
+public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder seeder, SecretBox secretBox) : StepActivity<bool>(store)
+{
+    protected override string Step => Steps.SeedWorkspace;
+
+    protected override async Task<bool> ExecuteAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var customer = await GetCustomerAsync(customerId, cancellationToken);
+        if (customer.DatabaseUrlEncrypted is null || customer.WorkspaceId is null)
+        {
+            throw new PermanentProvisioningException("The workspace cannot be seeded before the database and credentials exist.");
+        }
+
+        await seeder.SeedAsync(secretBox.Open(customer.DatabaseUrlEncrypted), customer, customer.WorkspaceId, cancellationToken);
+        return true;
+    }
+}

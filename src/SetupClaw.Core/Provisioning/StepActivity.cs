@@ -1,0 +1,56 @@
+using Microsoft.DurableTask;
+using SetupClaw.Customers;
+
+namespace SetupClaw.Provisioning;
+
+/// <summary>
+/// An activity that is one step of a customer's saga: it writes a row of step history (start, end, duration,
+/// error) around its work, so the success page and the benchmark see what each step cost inside its provider.
+/// </summary>
+public abstract class StepActivity<TOutput>(ICustomerStore store) : TaskActivity<string, TOutput>
+{
+    protected abstract string Step { get; }
+
+    protected ICustomerStore Store => store;
+
+    public sealed override async Task<TOutput> RunAsync(TaskActivityContext context, string customerId)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var stepId = await store.StepStartedAsync(customerId, context.InstanceId, Step, CancellationToken.None);
+        try
+        {
+            var output = await ExecuteAsync(customerId, CancellationToken.None);
+            await store.StepFinishedAsync(stepId, "completed", null, CancellationToken.None);
+            return output;
+        }
+        catch (Exception e)
+        {
+            await store.StepFinishedAsync(stepId, "failed", e.Message, CancellationToken.None);
+            throw;
+        }
+    }
+
+    protected abstract Task<TOutput> ExecuteAsync(string customerId, CancellationToken cancellationToken);
+
+    protected async Task<Customer> GetCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        await store.GetAsync(customerId, cancellationToken)
+        ?? throw new Providers.PermanentProvisioningException($"Customer {customerId} does not exist.");
+}
+
+/// <summary>The names of the saga's steps, as shown in custom status, step history and the status endpoint.</summary>
+public static class Steps
+{
+    public const string ReserveCredentials = "reserve_credentials";
+    public const string CreateDatabase = "create_database";
+    public const string SeedWorkspace = "seed_workspace";
+    public const string CreateService = "create_service";
+    public const string Deploy = "deploy";
+    public const string HealthCheck = "health_check";
+    public const string Activate = "activate";
+    public const string DeleteService = "delete_service";
+    public const string DeleteDatabase = "delete_database";
+    public const string RevokeCredentials = "revoke_credentials";
+
+    public static readonly IReadOnlyList<string> Provisioning =
+        [ReserveCredentials, CreateDatabase, SeedWorkspace, CreateService, Deploy, HealthCheck, Activate];
+}
