@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SetupClaw.LocalHost;
+
+/// <summary>
+/// <c>--demo</c>: what a new customer does, over HTTP against this host: sign up, pay on the offline checkout page,
+/// poll the status until active, then call the assistant with the key it was given.
+/// </summary>
+internal static class Demo
+{
+    public static async Task RunAsync(WebApplication app)
+    {
+        var baseUrl = new Uri(app.Configuration["App:PublicBaseUrl"] ?? "http://127.0.0.1:7071");
+        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            using var signup = await http.PostAsJsonAsync("/api/signup", new { email = "demo@example.com", plan = "pro", name = "Demo Customer", assistantName = "Pinch" });
+            signup.EnsureSuccessStatusCode();
+            var created = await signup.Content.ReadFromJsonAsync<JsonElement>();
+            var customerId = created.GetProperty("customerId").GetString()!;
+            var token = created.GetProperty("statusToken").GetString()!;
+            Console.WriteLine($"Signed up {customerId} (pro); paying at {created.GetProperty("checkoutUrl").GetString()}");
+
+            using var pay = await http.PostAsync(new Uri(created.GetProperty("checkoutUrl").GetString() + "/pay"), null);
+            pay.EnsureSuccessStatusCode();
+            var paidAt = clock.Elapsed;
+
+            JsonElement status;
+            do
+            {
+                await Task.Delay(250);
+                using var poll = new HttpRequestMessage(HttpMethod.Get, $"/api/provisioning/{customerId}");
+                poll.Headers.Authorization = new("Bearer", token);
+                using var answer = await http.SendAsync(poll);
+                status = await answer.Content.ReadFromJsonAsync<JsonElement>();
+            }
+            while (status.GetProperty("status").GetString() is "pending" or "provisioning" && clock.Elapsed < TimeSpan.FromMinutes(3));
+
+            if (status.GetProperty("status").GetString() != "active")
+            {
+                Console.WriteLine($"DEMO FAILED: {status}");
+                return;
+            }
+
+            var accessUrl = status.GetProperty("accessUrl").GetString()!;
+            var apiKey = status.GetProperty("apiKey").GetString()!;
+            using var check = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(accessUrl), "/status"));
+            check.Headers.Authorization = new("Bearer", apiKey);
+            using var runtime = await http.SendAsync(check);
+
+            Console.WriteLine();
+            Console.WriteLine("  Your assistant is running.");
+            Console.WriteLine($"  Access URL : {accessUrl}");
+            Console.WriteLine($"  API key    : {apiKey}");
+            Console.WriteLine($"  Took       : {(clock.Elapsed - paidAt).TotalSeconds:0.0} s from payment to active");
+            Console.WriteLine($"  Try it     : curl -H 'Authorization: Bearer {apiKey}' {accessUrl}/status   (answered {(int)runtime.StatusCode})");
+            Console.WriteLine("  Press Ctrl-C to stop everything.");
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or TaskCanceledException)
+        {
+            Console.WriteLine($"DEMO FAILED: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+using System.Net;
+using System.Net.Sockets;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing.Sidecar;
+using Microsoft.DurableTask.Testing.Sidecar.Grpc;
+using Microsoft.DurableTask.Worker;
+
+namespace SetupClaw.LocalHost;
+
+/// <summary>
+/// Runs the orchestrations outside the Functions host: an embedded Durable Task sidecar (gRPC, HTTP/2 on its own
+/// loopback port) over the in-memory backend, or over the Azure Storage backend (Azurite or a real account) when
+/// <c>Durable:Backend</c> is <c>AzureStorage</c>; the worker and client talk to it as they would to any sidecar.
+/// </summary>
+internal static class DurableSidecar
+{
+    public static void AddDurableSidecar(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var port = int.TryParse(configuration["Durable:SidecarPort"], out var configured) && configured > 0 ? configured : FreePort();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+
+        var services = builder.Services;
+        services.AddGrpc();
+        if (string.Equals(configuration["Durable:Backend"], "AzureStorage", StringComparison.OrdinalIgnoreCase))
+        {
+            var connection = configuration["Durable:AzureStorage:ConnectionString"] ?? "UseDevelopmentStorage=true";
+            services.AddSingleton(sp => new AzureStorageOrchestrationService(new AzureStorageOrchestrationServiceSettings
+            {
+                StorageAccountClientProvider = new StorageAccountClientProvider(connection),
+                TaskHubName = configuration["Durable:TaskHub"] ?? "setupclawlocal",
+                MaxQueuePollingInterval = TimeSpan.FromSeconds(1),
+                LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
+            }));
+            services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<AzureStorageOrchestrationService>());
+            services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<AzureStorageOrchestrationService>());
+        }
+        else
+        {
+            services.AddSingleton<InMemoryOrchestrationService>();
+            services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
+            services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
+        }
+
+        services.AddSingleton<TaskHubGrpcServer>();
+        services.AddHostedService<BackendStarter>();
+
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
+        services.AddDurableTaskWorker(worker =>
+        {
+            worker.AddTasks(registry => registry.AddSetupClawTasks());
+            worker.UseGrpc(channel);
+        });
+        services.AddDurableTaskClient(client => client.UseGrpc(channel));
+    }
+
+    public static void MapDurableSidecar(this WebApplication app) => app.MapGrpcService<TaskHubGrpcServer>();
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>The sidecar does not create or start its backend; this does, before the worker connects.</summary>
+    private sealed class BackendStarter(IOrchestrationService service) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await service.CreateIfNotExistsAsync();
+            await service.StartAsync();
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => service.StopAsync();
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.DurableTask.Client;
+using SetupClaw.Billing;
+using SetupClaw.Operations;
+using SetupClaw.Provisioning;
+using SetupClaw.Signup;
+
+namespace SetupClaw.LocalHost;
+
+/// <summary>The same routes as the Functions app, bound to the same core handlers, plus the pages and the sidecar.</summary>
+internal static class Endpoints
+{
+    public static void MapSetupClawEndpoints(this WebApplication app)
+    {
+        app.MapDurableSidecar();
+        app.MapPost("/api/signup", (HttpRequest request, SignupHandler handler, CancellationToken ct) => handler.HandleAsync(request, ct));
+        app.MapPost("/api/stripe/webhook", (HttpRequest request, StripeWebhookHandler handler, DurableTaskClient durable, CancellationToken ct) =>
+            handler.HandleAsync(request, durable, ct));
+        app.MapGet("/api/provisioning/{customerId}", (HttpRequest request, string customerId, ProvisioningStatusHandler handler, CancellationToken ct) =>
+            handler.HandleAsync(request, customerId, ct));
+        app.MapGet("/api/orchestrations/{instanceId}", (HttpRequest request, string instanceId, OrchestrationStatusHandler handler, DurableTaskClient durable, CancellationToken ct) =>
+            handler.HandleAsync(request, instanceId, durable, ct));
+
+        app.MapGet("/", () => OfflineCheckoutHandler.Page("index"));
+        app.MapGet("/success/{customerId}", (string customerId) => OfflineCheckoutHandler.Page("success"));
+        app.MapGet("/checkout/{customerId}", (string customerId, OfflineCheckoutHandler handler, CancellationToken ct) => handler.CheckoutPageAsync(customerId, ct));
+        app.MapPost("/checkout/{customerId}/pay", (string customerId, OfflineCheckoutHandler handler, CancellationToken ct) => handler.PayAsync(customerId, ct));
+        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+    }
+}
