@@ -8,6 +8,9 @@ builder.AddDurableSidecar();
 builder.Services.AddHostedService<LocalRecovery>();
 builder.ConfigureLocalEndpoint();
 
+// The worker's gRPC stream to the sidecar stays open until cancelled: do not let it hold Ctrl-C up for long.
+builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+
 var app = builder.Build();
 app.MapSetupClawEndpoints();
 if (args.Contains("--demo"))
