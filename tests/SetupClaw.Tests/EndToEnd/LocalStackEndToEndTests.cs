@@ -1,0 +1,125 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using SetupClaw.Billing;
+using SetupClaw.Tests.Infrastructure;
+
+namespace SetupClaw.Tests.EndToEnd;
+
+/// <summary>
+/// The whole job over HTTP against the real local host process, with real PostgreSQL and real runtime processes:
+/// signup → signed webhook (five copies at once) → active → runtime answers → cancellation removes everything.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
+{
+    [Fact]
+    public async Task PaidSignup_DeliveredFiveTimesAtOnce_ProvisionsOnceAndCancellationRemovesEverything()
+    {
+        var client = stack.Client;
+        var (customerId, token, signup) = await client.SignupAsync("grace@example.com", "pro");
+        Assert.StartsWith(stack.Host.BaseUrl + "checkout/", signup.GetProperty("checkoutUrl").GetString());
+        Assert.Equal("pending", (await client.StatusAsync(customerId, token)).Body.GetProperty("status").GetString());
+
+        var paid = StripeEventFactory.CheckoutCompleted(customerId, "grace@example.com", DateTimeOffset.UtcNow);
+        var deliveries = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.SendEventAsync(paid)));
+        Assert.All(deliveries, d => Assert.Equal(HttpStatusCode.OK, d.StatusCode));
+
+        var active = await client.WaitForStatusAsync(customerId, token, "active", TimeSpan.FromSeconds(90));
+        var accessUrl = new Uri(active.GetProperty("accessUrl").GetString()!);
+        var apiKey = active.GetProperty("apiKey").GetString()!;
+        var workspaceId = active.GetProperty("workspaceId").GetString()!;
+        Assert.Matches("^claw_[0-9a-f]{64}$", apiKey);
+        Assert.All(active.GetProperty("steps").EnumerateArray(), s => Assert.Equal("completed", s.GetProperty("status").GetString()));
+        Assert.Equal(1, await stack.Database.CountAsync($"select count(*) from provisioning_steps where customer_id = '{customerId}' and step = 'create_database'"));
+        Assert.Equal(1, await stack.Database.CountAsync($"select count(*) from stripe_events where customer_id = '{customerId}'"));
+        Assert.DoesNotContain(apiKey, stack.Host.Output, StringComparison.Ordinal);
+
+        using var runtime = new HttpClient { BaseAddress = accessUrl };
+        var health = await runtime.GetFromJsonAsync<JsonElement>("/health");
+        Assert.Equal(workspaceId, health.GetProperty("workspaceId").GetString());
+        Assert.Equal(HttpStatusCode.Unauthorized, (await runtime.GetAsync("/status")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(runtime, "/status", "claw_" + new string('0', 64))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(runtime, "/status", apiKey)).StatusCode);
+        Assert.True(await TestDatabase.AdminExistsAsync("select 1 from pg_database where datname = @name", "claw_" + customerId));
+
+        using var cancelled = await client.SendEventAsync(StripeEventFactory.SubscriptionDeleted(customerId, DateTimeOffset.UtcNow));
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        await client.WaitForStatusAsync(customerId, token, "deprovisioned", TimeSpan.FromSeconds(60));
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => runtime.GetAsync("/health"));
+        Assert.False(await TestDatabase.AdminExistsAsync("select 1 from pg_database where datname = @name", "claw_" + customerId));
+        Assert.False(await TestDatabase.AdminExistsAsync("select 1 from pg_roles where rolname = @name", "claw_" + customerId));
+        Assert.False(File.Exists(Path.Combine(stack.Host.StateDirectory, $"claw-{customerId.Replace('_', '-')}.json")));
+    }
+
+    [Fact]
+    public async Task OfflineCheckout_PayButton_SendsSignedEventAndCustomerBecomesActive()
+    {
+        var client = stack.Client;
+        var (customerId, token, signup) = await client.SignupAsync("lin@example.com", "starter");
+        var checkoutUrl = signup.GetProperty("checkoutUrl").GetString()!;
+
+        var page = await client.Http.GetStringAsync(checkoutUrl);
+        Assert.Contains("lin@example.com", page, StringComparison.Ordinal);
+        using var pay = await client.Http.PostAsync(checkoutUrl + "/pay", null);
+        Assert.True(pay.IsSuccessStatusCode, await pay.Content.ReadAsStringAsync());
+
+        var active = await client.WaitForStatusAsync(customerId, token, "active", TimeSpan.FromSeconds(90));
+        Assert.NotNull(active.GetProperty("apiKey").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.Http.GetAsync(checkoutUrl)).StatusCode);
+
+        // 'active' is written by the last activity; the orchestration completes a moment later.
+        JsonElement orchestration = default;
+        await Wait.UntilAsync(async () =>
+        {
+            using var admin = new HttpRequestMessage(HttpMethod.Get, $"/api/orchestrations/provision-{customerId}");
+            admin.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
+            orchestration = await (await client.Http.SendAsync(admin)).Content.ReadFromJsonAsync<JsonElement>();
+            return orchestration.GetProperty("runtimeStatus").GetString() == "Completed";
+        }, TimeSpan.FromSeconds(10), "the provisioning orchestration to complete");
+        // Payloads use the durable data converter's own (PascalCase) names.
+        Assert.True(orchestration.GetProperty("output").GetProperty("Succeeded").GetBoolean(), orchestration.ToString());
+        Assert.Equal("active", orchestration.GetProperty("customStatus").GetProperty("Step").GetString());
+
+        await client.SendEventAsync(StripeEventFactory.SubscriptionDeleted(customerId, DateTimeOffset.UtcNow));
+        await client.WaitForStatusAsync(customerId, token, "deprovisioned", TimeSpan.FromSeconds(60));
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient http, string path, string key)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return http.SendAsync(request);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EndToEndCollection : ICollectionFixture<LocalStackFixture>
+{
+    public const string Name = "local stack";
+}
+
+/// <summary>One control database and one local host process shared by the tests that need the whole stack.</summary>
+public sealed class LocalStackFixture : IAsyncLifetime
+{
+    public TestDatabase Database { get; } = new();
+
+    public LocalHostProcess Host { get; private set; } = null!;
+
+    public ControlPlaneClient Client { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await Database.InitializeAsync();
+        Host = await LocalHostProcess.StartAsync(Database.ConnectionString);
+        Client = new ControlPlaneClient(Host.CreateClient());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+}
