@@ -119,8 +119,25 @@ public static class Retries
     public static readonly TaskOptions Step = TaskOptions.FromRetryPolicy(new RetryPolicy(
         maxNumberOfAttempts: 4, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(15))
     {
-        HandleFailure = failure => !failure.IsCausedBy<PermanentProvisioningException>(),
+        HandleFailure = failure => !IsPermanent(failure),
     });
+
+    /// <summary>
+    /// Compares the failure's type name rather than calling <c>IsCausedBy&lt;T&gt;()</c>: that resolves the type by
+    /// name, which fails for types of other assemblies (HttpRequestException), and a throwing handler stops retries.
+    /// </summary>
+    public static bool IsPermanent(TaskFailureDetails? failure)
+    {
+        for (; failure is not null; failure = failure.InnerFailure)
+        {
+            if (failure.ErrorType == typeof(PermanentProvisioningException).FullName)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>An undo must not give up easily: what it fails to delete would be left running unpaid.</summary>
     public static readonly TaskOptions Compensation = TaskOptions.FromRetryPolicy(new RetryPolicy(
