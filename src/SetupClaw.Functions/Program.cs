@@ -1,11 +1,5 @@
-using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
-using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.Hosting;
-using SetupClaw;
+using SetupClaw.Functions;
 
-var builder = FunctionsApplication.CreateBuilder(args);
-builder.ConfigureFunctionsWebApplication();
-builder.Services.AddSetupClawCore(builder.Configuration);
-builder.ConfigureDurableWorker().AddTasks(registry => registry.AddSetupClawTasks());
-await builder.Build().RunAsync();
+await FunctionsHost.Create(args).Build().RunAsync();
