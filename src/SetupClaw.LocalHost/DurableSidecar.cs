@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Grpc.Net.Client;
@@ -8,6 +7,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing.Sidecar;
 using Microsoft.DurableTask.Testing.Sidecar.Grpc;
 using Microsoft.DurableTask.Worker;
+using SetupClaw.Providers.Local;
 
 namespace SetupClaw.LocalHost;
 
@@ -21,7 +21,7 @@ internal static class DurableSidecar
     public static void AddDurableSidecar(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        var port = int.TryParse(configuration["Durable:SidecarPort"], out var configured) && configured > 0 ? configured : FreePort();
+        var port = int.TryParse(configuration["Durable:SidecarPort"], out var configured) && configured > 0 ? configured : LoopbackPorts.Free();
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
 
@@ -60,13 +60,6 @@ internal static class DurableSidecar
     }
 
     public static void MapDurableSidecar(this WebApplication app) => app.MapGrpcService<TaskHubGrpcServer>();
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     /// <summary>The sidecar does not create or start its backend; this does, before the worker connects.</summary>
     private sealed class BackendStarter(IOrchestrationService service) : IHostedService

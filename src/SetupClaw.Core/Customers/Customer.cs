@@ -66,8 +66,6 @@ public interface ICustomerStore
 
     Task RecordServiceAsync(string customerId, string? serviceId, string? accessUrl, CancellationToken cancellationToken);
 
-    Task SetStepAsync(string customerId, string step, CancellationToken cancellationToken);
-
     Task ActivateAsync(string customerId, CancellationToken cancellationToken);
 
     /// <summary>Marks the customer failed and revokes the key reserved for it.</summary>

@@ -67,9 +67,6 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         ExecuteAsync("update customers set railway_service_id = @service, instance_id = @service, access_url = @url, updated_at = now() where id = @id",
             cancellationToken, ("id", customerId), ("service", serviceId), ("url", accessUrl));
 
-    public Task SetStepAsync(string customerId, string step, CancellationToken cancellationToken) =>
-        ExecuteAsync("update customers set provisioning_step = @step, updated_at = now() where id = @id", cancellationToken, ("id", customerId), ("step", step));
-
     public Task ActivateAsync(string customerId, CancellationToken cancellationToken) =>
         ExecuteAsync(
             "update customers set provisioning_status = 'active', provisioning_step = 'active', failure_reason = null, provisioned_at = now(), updated_at = now() where id = @id and provisioning_status = 'provisioning'",

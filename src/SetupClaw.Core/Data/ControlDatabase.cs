@@ -56,13 +56,17 @@ public sealed partial class ControlDatabase(NpgsqlDataSource dataSource, ILogger
         }
     }
 
-    private static IEnumerable<(string Version, string Sql)> LoadMigrations()
+    private static IEnumerable<(string Version, string Sql)> LoadMigrations() =>
+        ReadResources("migrations/").Select(r => (Path.GetFileNameWithoutExtension(r.Name), r.Text));
+
+    /// <summary>Every embedded resource under <paramref name="prefix"/>, in name order.</summary>
+    internal static IEnumerable<(string Name, string Text)> ReadResources(string prefix)
     {
         var assembly = typeof(ControlDatabase).Assembly;
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith("migrations/", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
-        {
-            yield return (Path.GetFileNameWithoutExtension(name), ReadResource(assembly, name));
-        }
+        return assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(n => (n, ReadResource(assembly, n)));
     }
 
     internal static string ReadResource(Assembly assembly, string name)

@@ -72,7 +72,11 @@ public sealed class ProvisioningStatusHandler(ICustomerStore store, SecretBox se
             return null;
         }
 
-        await store.MarkApiKeyRevealedAsync(customer.Id, cancellationToken);
+        if (customer.ApiKeyRevealedAt is null)
+        {
+            await store.MarkApiKeyRevealedAsync(customer.Id, cancellationToken);
+        }
+
         return secretBox.Open(sealedKey);
     }
 }

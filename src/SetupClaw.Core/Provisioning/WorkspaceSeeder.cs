@@ -101,14 +101,7 @@ public sealed class WorkspaceSeeder(TimeProvider clock) : IWorkspaceSeeder
     public static string LoadTemplate(string fileName) =>
         ControlDatabase.ReadResource(typeof(WorkspaceSeeder).Assembly, "templates/" + fileName);
 
-    private static string LoadSchema()
-    {
-        var assembly = typeof(WorkspaceSeeder).Assembly;
-        return string.Join("\n", assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith("schema/", StringComparison.Ordinal))
-            .Order(StringComparer.Ordinal)
-            .Select(n => ControlDatabase.ReadResource(assembly, n)));
-    }
+    private static string LoadSchema() => string.Join("\n", ControlDatabase.ReadResources("schema/").Select(r => r.Text));
 
     private static NpgsqlBatchCommand Command(string sql, params string[] parameters)
     {

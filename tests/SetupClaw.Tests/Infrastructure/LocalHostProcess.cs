@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using SetupClaw.Providers.Local;
 
 namespace SetupClaw.Tests.Infrastructure;
 
@@ -41,7 +40,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
 
     public static async Task<LocalHostProcess> StartAsync(string controlConnectionString, string? stateDirectory = null)
     {
-        var port = FreePort();
+        var port = LoopbackPorts.Free();
         var baseUrl = new Uri($"http://127.0.0.1:{port}");
         stateDirectory ??= Directory.CreateTempSubdirectory("setupclaw-services-").FullName;
         var start = new ProcessStartInfo("dotnet")
@@ -129,13 +128,6 @@ public sealed class LocalHostProcess : IAsyncDisposable
                 output.AppendLine(line);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
 

@@ -41,7 +41,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
         var serviceId = ResourceNames.Service(request.CustomerId);
         var existing = await ReadSpecAsync(serviceId, cancellationToken);
-        var spec = new ServiceSpec(serviceId, request.CustomerId, existing?.Port ?? FreeLoopbackPort(), new Dictionary<string, string>(request.Variables));
+        var spec = new ServiceSpec(serviceId, request.CustomerId, existing?.Port ?? LoopbackPorts.Free(), new Dictionary<string, string>(request.Variables));
         await WriteSpecAsync(spec, cancellationToken);
         return new ServiceResource(serviceId, AccessUrl(spec.Port));
     }
@@ -165,13 +165,6 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         {
             return false;
         }
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string AccessUrl(int port) => $"http://127.0.0.1:{port}";
