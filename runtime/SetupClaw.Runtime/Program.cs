@@ -1,5 +1,11 @@
 using Npgsql;
 using SetupClaw.Runtime;
+using SetupClaw.Runtime.Chat;
+using SetupClaw.Runtime.Http;
+using SetupClaw.Runtime.Memory;
+using SetupClaw.Runtime.Skills;
+using SetupClaw.Runtime.Usage;
+using SetupClaw.Runtime.Workspace;
 
 if (args.Contains("--healthcheck"))
 {
@@ -22,15 +28,35 @@ if (builder.Configuration["PORT"] is { Length: > 0 } port && string.IsNullOrEmpt
     builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
 }
 
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Limits.RequestBodyBytes);
+
 var settings = RuntimeSettings.FromEnvironment(builder.Configuration);
 builder.Services.AddSingleton(settings);
+builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.DatabaseUrl));
+builder.Services.AddSingleton(_ => new ModelGateway(settings.Llm));
+builder.Services.AddSingleton(_ => SkillCatalog.LoadEmbedded());
+builder.Services.AddSingleton<WorkspaceFiles>();
+builder.Services.AddSingleton<MemoryStore>();
+builder.Services.AddSingleton<SkillStore>();
+builder.Services.AddSingleton<UsageLedger>();
+builder.Services.AddSingleton<PromptComposer>();
+builder.Services.AddSingleton<ChatService>();
+builder.Services.AddSingleton<ChatRunner>();
 builder.Services.AddProblemDetails();
 builder.Services.AddHostedService<ParentWatch>();
 
 var app = builder.Build();
+_ = app.Services.GetRequiredService<SkillCatalog>();
 await RuntimeSchema.ApplyAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Lifetime.ApplicationStopping);
+app.UseExceptionHandler();
+app.UseStatusCodePages();
 app.UseApiKeyAuth(settings);
-app.MapRuntimeEndpoints();
+app.MapStatusEndpoints();
+app.MapChatEndpoints();
+app.MapOpenAiEndpoints();
+app.MapMemoryEndpoints();
+app.MapSkillEndpoints();
+app.MapWorkspaceEndpoints();
 await app.RunAsync();
 return 0;

@@ -29,6 +29,7 @@ public static class SetupClawServices
         services.AddOptions<AppOptions>().Bind(configuration.GetSection(AppOptions.Section)).ValidateOnStart();
         services.AddOptions<PlansOptions>().Bind(configuration.GetSection(PlansOptions.Section)).ValidateOnStart();
         services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.Section));
+        services.AddOptions<LlmOptions>().Bind(configuration.GetSection(LlmOptions.Section));
         services.AddOptions<LocalProviderOptions>().Bind(configuration.GetSection(LocalProviderOptions.Section));
         services.AddOptions<StripeOptions>().Bind(configuration.GetSection(StripeOptions.Section))
             .Validate(o => !string.IsNullOrWhiteSpace(o.WebhookSecret), "Stripe:WebhookSecret is required (the endpoint's whsec_… secret; offline billing signs with it too).")

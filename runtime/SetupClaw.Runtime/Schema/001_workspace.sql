@@ -1,5 +1,8 @@
 -- The runtime's own schema in the customer's database. Applied by the provisioning seed step and by the
--- runtime at start; every statement is idempotent.
+-- runtime at start; every statement is idempotent. All files run in one transaction that first takes this lock, so
+-- a runtime starting while the seed step runs never races it.
+select pg_advisory_xact_lock(7316402);
+
 create table if not exists workspace_files (
     name        text primary key,
     content     text not null,

@@ -7,6 +7,7 @@ public sealed record Plan(
     int MessagesPerMonth,
     int? MaxAgents,
     IReadOnlyList<string> Features,
+    IReadOnlyList<string> Skills,
     double Vcpus,
     int MemoryMb)
 {
@@ -14,14 +15,18 @@ public sealed record Plan(
     public const string Pro = "pro";
     public const string Team = "team";
 
-    public static readonly Plan StarterPlan = new(Starter, "Starter", 5_000, 3, ["chat", "memory", "web_search"], 0.5, 512);
+    // Skills are folders under runtime/skills; each plan includes the one below it.
+    private static readonly string[] StarterSkills = ["daily-briefing", "note-taker", "writing-helper"];
+    private static readonly string[] ProSkills = [.. StarterSkills, "email-drafter", "meeting-prep", "research-brief"];
+
+    public static readonly Plan StarterPlan = new(Starter, "Starter", 5_000, 3, ["chat", "memory", "web_search"], StarterSkills, 0.5, 512);
 
     public static readonly Plan ProPlan = new(Pro, "Pro", 20_000, 10,
-        ["chat", "memory", "web_search", "gmail", "calendar", "browser"], 1, 1024);
+        ["chat", "memory", "web_search", "gmail", "calendar", "browser"], ProSkills, 1, 1024);
 
     /// <summary>Team has no agent limit (null), never the prototype's magic -1.</summary>
     public static readonly Plan TeamPlan = new(Team, "Team", 100_000, null,
-        ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], 2, 2048);
+        ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], [.. ProSkills, "team-handoff"], 2, 2048);
 
     public static IReadOnlyList<Plan> All { get; } = [StarterPlan, ProPlan, TeamPlan];
 }

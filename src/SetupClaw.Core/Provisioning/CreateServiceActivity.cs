@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Options;
 using SetupClaw.Credentials;
 using SetupClaw.Customers;
 using SetupClaw.Plans;
@@ -7,7 +8,8 @@ using SetupClaw.Providers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>Step 4: the service that will run the customer's runtime, with its variables, and its access URL.</summary>
-public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider compute, SecretBox secretBox) : StepActivity<string>(store)
+public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider compute, SecretBox secretBox, IOptions<LlmOptions> llm)
+    : StepActivity<string>(store)
 {
     protected override string Step => Steps.CreateService;
 
@@ -21,12 +23,20 @@ public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider
 
         var plan = PlanCatalog.Get(customer.Plan);
         var variables = RuntimeVariables(customer, plan, secretBox.Open(customer.DatabaseUrlEncrypted));
+        foreach (var (key, value) in llm.Value.RuntimeVariables())
+        {
+            variables[key] = value;
+        }
+
         var service = await compute.CreateServiceAsync(new ServiceRequest(customerId, plan, variables), cancellationToken);
         await Store.RecordServiceAsync(customerId, service.ServiceId, service.AccessUrl, cancellationToken);
         return service.ServiceId;
     }
 
-    /// <summary>What the runtime is told. The API key travels only as its hash; no platform secret is passed.</summary>
+    /// <summary>
+    /// What the runtime is told. The customer's API key travels only as its hash. The model settings (Llm__*) are
+    /// added by the step from configuration, so the provider key is never part of a durable payload or its history.
+    /// </summary>
     public static Dictionary<string, string> RuntimeVariables(Customer customer, Plan plan, string databaseUrl) => new(StringComparer.Ordinal)
     {
         ["CUSTOMER_ID"] = customer.Id,
@@ -37,5 +47,6 @@ public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider
         ["MESSAGE_LIMIT"] = plan.MessagesPerMonth.ToString(CultureInfo.InvariantCulture),
         ["MAX_AGENTS"] = plan.MaxAgents?.ToString(CultureInfo.InvariantCulture) ?? "unlimited",
         ["FEATURES"] = string.Join(',', plan.Features),
+        ["SKILLS"] = string.Join(',', plan.Skills),
     };
 }

@@ -58,7 +58,7 @@ public sealed class WorkspaceSeeder(TimeProvider clock) : IWorkspaceSeeder
             "insert into memories (content, metadata) select $1, $2::jsonb where not exists (select 1 from memories)",
             $"{today}: {values["assistant_name"]} was set up for {values["customer_name"]} on the {plan.DisplayName} plan.",
             """{"kind":"daily","source":"setupclaw"}"""));
-        foreach (var skill in plan.Features)
+        foreach (var skill in plan.Skills)
         {
             batch.BatchCommands.Add(Command("insert into skills (name) values ($1) on conflict (name) do nothing", skill));
         }

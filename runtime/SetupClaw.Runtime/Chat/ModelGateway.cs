@@ -1,0 +1,136 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using Anthropic;
+using Microsoft.Extensions.AI;
+using OpenAI;
+
+namespace SetupClaw.Runtime.Chat;
+
+/// <summary>
+/// The model behind the assistant, through Microsoft.Extensions.AI: Anthropic (the official SDK) or any
+/// OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, OpenRouter). When the settings are missing or wrong the gateway
+/// holds no client and <see cref="ConfigurationProblem"/> says which setting to add; chat then answers 503.
+/// </summary>
+public sealed class ModelGateway : IDisposable
+{
+    private static readonly AsyncLocal<CallRecord?> CurrentCall = new();
+    private readonly HttpClient http;
+    private readonly string? apiKey;
+
+    public ModelGateway(LlmSettings settings)
+    {
+        apiKey = settings.ApiKey;
+        Model = settings.Model ?? "none";
+        MaxOutputTokens = settings.MaxOutputTokens;
+        http = new HttpClient(new StatusRecorder(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }))
+        {
+            Timeout = TimeSpan.FromMinutes(2),
+        };
+        ConfigurationProblem = Validate(settings);
+        Provider = ConfigurationProblem is null ? settings.Provider! : settings.Provider is null ? "none" : "misconfigured";
+        Client = ConfigurationProblem is null ? Create(settings) : null;
+    }
+
+    /// <summary><c>anthropic</c>, <c>openai</c>, <c>none</c> or <c>misconfigured</c>: what /health reports.</summary>
+    public string Provider { get; }
+
+    public string Model { get; }
+
+    public int MaxOutputTokens { get; }
+
+    public IChatClient? Client { get; }
+
+    public string? ConfigurationProblem { get; }
+
+    /// <summary>Starts recording the upstream HTTP status of the model calls made from here on (this async flow).</summary>
+    public static CallRecord BeginCall() => CurrentCall.Value = new CallRecord();
+
+    /// <summary>Removes the provider key from text that may have come back from the provider (an error message).</summary>
+    public string Redact(string text) =>
+        string.IsNullOrEmpty(apiKey) ? text : text.Replace(apiKey, "[redacted]", StringComparison.Ordinal);
+
+    public void Dispose()
+    {
+        Client?.Dispose();
+        http.Dispose();
+    }
+
+    private static string? Validate(LlmSettings settings)
+    {
+        const string Fix = "on the SetupClaw control plane (environment Llm__Provider, Llm__Model, Llm__ApiKey, Llm__BaseUrl), then redeploy the assistant";
+        if (settings.Provider is null)
+        {
+            return $"No model is configured for this assistant. Set Llm:Provider to 'anthropic' or 'openai' with Llm:Model and Llm:ApiKey (and Llm:BaseUrl for Ollama, vLLM or OpenRouter) {Fix}.";
+        }
+
+        if (settings.Provider is not ("anthropic" or "openai"))
+        {
+            return $"Llm:Provider '{settings.Provider}' is not supported: use 'anthropic', or 'openai' for any OpenAI-compatible endpoint, {Fix}.";
+        }
+
+        if (settings.Model is null)
+        {
+            return $"Llm:Model is not set: name the model to use (for example the id your provider lists) {Fix}.";
+        }
+
+        if (settings.BaseUrl is not null && !(Uri.TryCreate(settings.BaseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+        {
+            return $"Llm:BaseUrl '{settings.BaseUrl}' is not an http(s) URL {Fix}.";
+        }
+
+        // An OpenAI-compatible server of one's own (Ollama, vLLM) may need no key; the public APIs always do.
+        if (settings.ApiKey is null && (settings.Provider == "anthropic" || settings.BaseUrl is null))
+        {
+            return $"Llm:ApiKey is not set for the '{settings.Provider}' provider {Fix}.";
+        }
+
+        return null;
+    }
+
+    private IChatClient Create(LlmSettings settings)
+    {
+        if (settings.Provider == "anthropic")
+        {
+            var anthropic = new AnthropicClient { ApiKey = settings.ApiKey!, HttpClient = http, MaxRetries = 2, Timeout = TimeSpan.FromSeconds(90) };
+            if (settings.BaseUrl is not null)
+            {
+                anthropic = (AnthropicClient)anthropic.WithOptions(options => options with { BaseUrl = settings.BaseUrl });
+            }
+
+            return anthropic.AsIChatClient(settings.Model!, settings.MaxOutputTokens);
+        }
+
+        var options = new OpenAIClientOptions
+        {
+            Transport = new HttpClientPipelineTransport(http),
+            NetworkTimeout = TimeSpan.FromSeconds(90),
+        };
+        if (settings.BaseUrl is not null)
+        {
+            options.Endpoint = new Uri(settings.BaseUrl);
+        }
+
+        // Servers such as Ollama take any key; the SDK insists on one, so a placeholder stands in.
+        return new OpenAIClient(new ApiKeyCredential(settings.ApiKey ?? "no-key"), options).GetChatClient(settings.Model!).AsIChatClient();
+    }
+
+    /// <summary>The last HTTP status the provider answered within one chat call.</summary>
+    public sealed class CallRecord
+    {
+        public int? LastStatus { get; set; }
+    }
+
+    private sealed class StatusRecorder(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (CurrentCall.Value is { } call)
+            {
+                call.LastStatus = (int)response.StatusCode;
+            }
+
+            return response;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+using SetupClaw.Runtime.Http;
+
+namespace SetupClaw.Runtime.Skills;
+
+public static class SkillEndpoints
+{
+    public static void MapSkillEndpoints(this IEndpointRouteBuilder app)
+    {
+        var skills = app.MapGroup("/api/skills");
+
+        skills.MapGet("/", async (SkillStore store, CancellationToken cancellationToken) => Results.Ok(new
+        {
+            skills = (await store.ListAsync(cancellationToken)).Select(View),
+        }));
+
+        skills.MapPost("/{name}/enable", (string name, SkillStore store, SkillCatalog catalog, RuntimeSettings settings, CancellationToken cancellationToken) =>
+            SetAsync(name, true, store, catalog, settings, cancellationToken));
+
+        skills.MapPost("/{name}/disable", (string name, SkillStore store, SkillCatalog catalog, RuntimeSettings settings, CancellationToken cancellationToken) =>
+            SetAsync(name, false, store, catalog, settings, cancellationToken));
+    }
+
+    private static async Task<IResult> SetAsync(
+        string name, bool enabled, SkillStore store, SkillCatalog catalog, RuntimeSettings settings, CancellationToken cancellationToken)
+    {
+        if (catalog.Find(name) is not { } skill)
+        {
+            return Problems.NotFound($"There is no skill '{name}'. GET /api/skills lists them: {string.Join(", ", catalog.All.Select(s => s.Name))}.");
+        }
+
+        if (enabled && !store.IsAvailable(skill))
+        {
+            var plan = CultureInfo.InvariantCulture.TextInfo.ToTitleCase(settings.PlanName);
+            return Problems.Of(403, "Skill not in your plan",
+                $"The '{skill.Name}' skill is not included in the {plan} plan. Upgrade your plan to enable it.",
+                new Dictionary<string, object?> { ["skill"] = skill.Name, ["plan"] = settings.PlanName });
+        }
+
+        await store.SetEnabledAsync(skill, enabled, cancellationToken);
+        return Results.Ok(View(new SkillState(skill, store.IsAvailable(skill), enabled)));
+    }
+
+    private static object View(SkillState state) => new
+    {
+        name = state.Skill.Name,
+        description = state.Skill.Description,
+        available = state.Available,
+        enabled = state.Enabled,
+    };
+}
