@@ -28,6 +28,8 @@ if (builder.Configuration["PORT"] is { Length: > 0 } port && string.IsNullOrEmpt
     builder.WebHost.UseUrls($"http://0.0.0.0:{port}");
 }
 
+// Request-by-request logs would drown what matters (start, failures) and cost a customer's memory and CPU.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = Limits.RequestBodyBytes);
 
 var settings = RuntimeSettings.FromEnvironment(builder.Configuration);

@@ -91,12 +91,9 @@ public sealed class ModelGateway : IDisposable
     {
         if (settings.Provider == "anthropic")
         {
-            var anthropic = new AnthropicClient { ApiKey = settings.ApiKey!, HttpClient = http, MaxRetries = 2, Timeout = TimeSpan.FromSeconds(90) };
-            if (settings.BaseUrl is not null)
-            {
-                anthropic = (AnthropicClient)anthropic.WithOptions(options => options with { BaseUrl = settings.BaseUrl });
-            }
-
+            var anthropic = settings.BaseUrl is null
+                ? new AnthropicClient { ApiKey = settings.ApiKey!, HttpClient = http, MaxRetries = 2, Timeout = TimeSpan.FromSeconds(90) }
+                : new AnthropicClient { ApiKey = settings.ApiKey!, BaseUrl = settings.BaseUrl, HttpClient = http, MaxRetries = 2, Timeout = TimeSpan.FromSeconds(90) };
             return anthropic.AsIChatClient(settings.Model!, settings.MaxOutputTokens);
         }
 

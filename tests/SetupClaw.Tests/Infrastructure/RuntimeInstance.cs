@@ -1,0 +1,207 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using Npgsql;
+using SetupClaw.Credentials;
+using SetupClaw.Customers;
+using SetupClaw.Plans;
+using SetupClaw.Providers.Local;
+using SetupClaw.Provisioning;
+
+namespace SetupClaw.Tests.Infrastructure;
+
+/// <summary>
+/// One customer's assistant runtime as a real process: its own database (created in the test PostgreSQL and seeded
+/// by the provisioning seed step's <see cref="WorkspaceSeeder"/>), started with the variables the control plane
+/// gives it. Output is kept, so tests can check what reached the logs.
+/// </summary>
+public sealed class RuntimeInstance : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly ConcurrentQueue<string> output;
+
+    private RuntimeInstance(Process process, ConcurrentQueue<string> output, string database, string apiKey, Uri baseUrl, TimeSpan startedIn)
+    {
+        this.process = process;
+        this.output = output;
+        Database = database;
+        ApiKey = apiKey;
+        BaseUrl = baseUrl;
+        StartedIn = startedIn;
+    }
+
+    public string Database { get; }
+
+    public string ApiKey { get; }
+
+    public Uri BaseUrl { get; }
+
+    public int ProcessId => process.Id;
+
+    /// <summary>From process start to the first 200 of /health.</summary>
+    public TimeSpan StartedIn { get; }
+
+    public string ConnectionString => new NpgsqlConnectionStringBuilder(TestDatabase.AdminConnectionString) { Database = Database }.ConnectionString;
+
+    public string Output => string.Join("\n", output);
+
+    /// <summary>Creates and seeds a customer database, then starts a runtime on it.</summary>
+    public static async Task<RuntimeInstance> StartAsync(
+        string plan = Plan.Starter, IDictionary<string, string>? llm = null, int? messageLimit = null, string? database = null, bool seed = true)
+    {
+        var name = database ?? "claw_rt_" + Guid.NewGuid().ToString("N")[..12];
+        var connection = new NpgsqlConnectionStringBuilder(TestDatabase.AdminConnectionString) { Database = name }.ConnectionString;
+        if (database is null)
+        {
+            await AdminAsync($"create database \"{name}\"");
+        }
+
+        var customer = new Customer
+        {
+            Id = "cus_runtime_test",
+            Email = "ada@example.com",
+            Name = "Ada Lovelace",
+            AssistantName = "Babbage",
+            Plan = plan,
+            StatusTokenHash = "unused",
+            Status = CustomerStatus.Provisioning,
+            WorkspaceId = "ws_" + name[^12..],
+        };
+        if (seed)
+        {
+            await new WorkspaceSeeder(TimeProvider.System).SeedAsync(connection, customer, customer.WorkspaceId, CancellationToken.None);
+        }
+
+        var apiKey = Secrets.NewApiKey();
+        var port = LoopbackPorts.Free();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "SetupClaw.Runtime.dll") },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var planInfo = PlanCatalog.Get(plan);
+        var variables = CreateServiceActivity.RuntimeVariables(customer with { ApiKeyHash = Secrets.Hash(apiKey) }, planInfo, connection);
+        foreach (var (key, value) in variables)
+        {
+            start.Environment[key] = value;
+        }
+
+        if (messageLimit is { } limit)
+        {
+            start.Environment["MESSAGE_LIMIT"] = limit.ToString(CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (key, value) in llm ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["SETUPCLAW_PARENT_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
+        var lines = new ConcurrentQueue<string>();
+        var watch = Stopwatch.StartNew();
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lines.Enqueue(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lines.Enqueue(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var baseUrl = new Uri($"http://127.0.0.1:{port}");
+        using var probe = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(2) };
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"The runtime exited with {process.ExitCode}: {string.Join("\n", lines)}");
+            }
+
+            try
+            {
+                using var health = await probe.GetAsync(new Uri("/health", UriKind.Relative));
+                if (health.IsSuccessStatusCode)
+                {
+                    break;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            if (watch.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"The runtime did not become healthy in 30 s: {string.Join("\n", lines)}");
+            }
+
+            await Task.Delay(20);
+        }
+
+        return new RuntimeInstance(process, lines, name, apiKey, baseUrl, watch.Elapsed);
+    }
+
+    /// <summary>A client that sends this instance's API key.</summary>
+    public HttpClient CreateClient(string? apiKey = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(60) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey ?? ApiKey);
+        return client;
+    }
+
+    public async Task<long> CountAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+    }
+
+    public async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Resident memory of the runtime process, in MiB (VmRSS).</summary>
+    public double ResidentMiB()
+    {
+        var line = File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    /// <summary>Stops the process; the database stays (for a restart on it) until <see cref="DropDatabaseAsync"/>.</summary>
+    public async Task StopAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        process.Dispose();
+        await DropDatabaseAsync();
+    }
+
+    public async Task DropDatabaseAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await AdminAsync($"drop database if exists \"{Database}\" with (force)");
+    }
+
+    private static async Task AdminAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(TestDatabase.AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
