@@ -47,16 +47,21 @@ internal static class Demo
 
             var accessUrl = status.GetProperty("accessUrl").GetString()!;
             var apiKey = status.GetProperty("apiKey").GetString()!;
-            using var check = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(accessUrl), "/status"));
-            check.Headers.Authorization = new("Bearer", apiKey);
-            using var runtime = await http.SendAsync(check);
+            using var assistant = new HttpClient { BaseAddress = new Uri(accessUrl), Timeout = TimeSpan.FromSeconds(90) };
+            assistant.DefaultRequestHeaders.Authorization = new("Bearer", apiKey);
+            using var remembered = await assistant.PostAsJsonAsync("/api/memory", new { content = "The demo customer prefers short answers." });
+            using var chat = await assistant.PostAsJsonAsync("/api/chat", new { message = "Hello! What do you know about me?" });
+            var reply = await chat.Content.ReadFromJsonAsync<JsonElement>();
+            var said = chat.IsSuccessStatusCode ? reply.GetProperty("reply").GetString() : reply.GetProperty("detail").GetString();
 
             Console.WriteLine();
             Console.WriteLine("  Your assistant is running.");
             Console.WriteLine($"  Access URL : {accessUrl}");
             Console.WriteLine($"  API key    : {apiKey}");
             Console.WriteLine($"  Took       : {(clock.Elapsed - paidAt).TotalSeconds:0.0} s from payment to active");
-            Console.WriteLine($"  Try it     : curl -H 'Authorization: Bearer {apiKey}' {accessUrl}/status   (answered {(int)runtime.StatusCode})");
+            Console.WriteLine($"  Memory     : {(int)remembered.StatusCode} stored");
+            Console.WriteLine($"  Chat       : {(int)chat.StatusCode} {said}");
+            Console.WriteLine($"  Try it     : curl -H 'Authorization: Bearer {apiKey}' -H 'Content-Type: application/json' -d '{{\"message\":\"hi\"}}' {accessUrl}/api/chat");
             Console.WriteLine("  Press Ctrl-C to stop everything.");
         }
         catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or TaskCanceledException)

@@ -42,6 +42,19 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         Assert.Equal(HttpStatusCode.Unauthorized, (await runtime.GetAsync("/status")).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(runtime, "/status", "claw_" + new string('0', 64))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(runtime, "/status", apiKey)).StatusCode);
+
+        // The assistant works: the control plane's Llm settings reached it, and the seed step gave it its workspace.
+        runtime.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        (await runtime.PostAsJsonAsync("/api/memory", new { content = "Grace keeps her compiler notes in a red binder" })).EnsureSuccessStatusCode();
+        using var chat = await runtime.PostAsJsonAsync("/api/chat", new { message = "Where are my compiler notes?" });
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.Equal("Stub reply to: Where are my compiler notes?", (await chat.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reply").GetString());
+        var prompt = stack.Model.Requests.Last().System;
+        Assert.Contains("grace@example.com", prompt, StringComparison.Ordinal);
+        Assert.Contains("red binder", prompt, StringComparison.Ordinal);
+        Assert.Contains("## Skill: meeting-prep", prompt, StringComparison.Ordinal);
+        Assert.DoesNotContain(stack.Model.ApiKey, stack.Host.Output, StringComparison.Ordinal);
+        runtime.DefaultRequestHeaders.Authorization = null;
         Assert.True(await TestDatabase.AdminExistsAsync("select 1 from pg_database where datname = @name", "claw_" + customerId));
 
         using var cancelled = await client.SendEventAsync(StripeEventFactory.SubscriptionDeleted(customerId, DateTimeOffset.UtcNow));
@@ -110,10 +123,14 @@ public sealed class LocalStackFixture : IAsyncLifetime
 
     public ControlPlaneClient Client { get; private set; } = null!;
 
+    /// <summary>The model every provisioned assistant talks to: the host passes its Llm settings on to each runtime.</summary>
+    public StubModelServer Model { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         await Database.InitializeAsync();
-        Host = await LocalHostProcess.StartAsync(Database.ConnectionString);
+        Model = await StubModelServer.StartAsync();
+        Host = await LocalHostProcess.StartAsync(Database.ConnectionString, settings: Runtime.Llm.OpenAi(Model));
         Client = new ControlPlaneClient(Host.CreateClient());
     }
 
@@ -121,5 +138,6 @@ public sealed class LocalStackFixture : IAsyncLifetime
     {
         await Host.DisposeAsync();
         await Database.DisposeAsync();
+        await Model.DisposeAsync();
     }
 }

@@ -38,7 +38,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<LocalHostProcess> StartAsync(string controlConnectionString, string? stateDirectory = null)
+    public static async Task<LocalHostProcess> StartAsync(
+        string controlConnectionString, string? stateDirectory = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         var port = LoopbackPorts.Free();
         var baseUrl = new Uri($"http://127.0.0.1:{port}");
@@ -65,7 +66,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Information",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
         };
-        foreach (var (key, value) in environment)
+        foreach (var (key, value) in environment.Concat(settings ?? new Dictionary<string, string>()))
         {
             start.Environment[key] = value;
         }
