@@ -35,7 +35,7 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 
 var settings = RuntimeSettings.FromEnvironment(builder.Configuration);
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(settings.DatabaseUrl));
+builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(RuntimeSettings.ConnectionString(settings.DatabaseUrl)));
 builder.Services.AddSingleton(_ => new ModelGateway(settings.Llm));
 builder.Services.AddSingleton(_ => SkillCatalog.LoadEmbedded());
 builder.Services.AddSingleton<WorkspaceFiles>();
@@ -47,10 +47,12 @@ builder.Services.AddSingleton<ChatService>();
 builder.Services.AddSingleton<ChatRunner>();
 builder.Services.AddProblemDetails();
 builder.Services.AddHostedService<ParentWatch>();
+builder.Services.AddHostedService<IdleTrimmer>();
 
 var app = builder.Build();
 _ = app.Services.GetRequiredService<SkillCatalog>();
 await RuntimeSchema.ApplyAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Lifetime.ApplicationStopping);
+IdleTrimmer.UseIdleTracking(app);
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseApiKeyAuth(settings);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace SetupClaw.Runtime;
 
 /// <summary>What the control plane tells a runtime, through environment variables (Railway service variables).</summary>
-public sealed record RuntimeSettings(
+public sealed partial record RuntimeSettings(
     string WorkspaceId,
     string ApiKeyHash,
     string DatabaseUrl,
@@ -33,6 +33,67 @@ public sealed record RuntimeSettings(
             List(configuration["FEATURES"]),
             List(configuration["SKILLS"]),
             LlmSettings.From(configuration.GetSection("Llm")));
+    }
+}
+
+public sealed partial record RuntimeSettings
+{
+    /// <summary>
+    /// The Npgsql connection string for DATABASE_URL, which may be a connection string or a <c>postgres://</c> URI (as
+    /// Neon and Railway write them; <c>sslmode</c> and other query parameters are kept). One assistant needs few
+    /// connections and a small Neon compute allows few: unless the URL says otherwise, at most 20 pooled connections,
+    /// closed after a minute idle.
+    /// </summary>
+    public static string ConnectionString(string databaseUrl)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder();
+        if (databaseUrl.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || databaseUrl.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        {
+            var uri = new Uri(databaseUrl);
+            builder.Host = uri.Host;
+            builder.Port = uri.IsDefaultPort || uri.Port < 0 ? 5432 : uri.Port;
+            builder.Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
+            var userInfo = uri.UserInfo.Split(':', 2);
+            builder.Username = Uri.UnescapeDataString(userInfo[0]);
+            if (userInfo.Length > 1)
+            {
+                builder.Password = Uri.UnescapeDataString(userInfo[1]);
+            }
+
+            foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = pair.Split('=', 2);
+                var key = Uri.UnescapeDataString(parts[0]);
+                var value = parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "";
+                if (key.Equals("sslmode", StringComparison.OrdinalIgnoreCase))
+                {
+                    builder.SslMode = Enum.Parse<Npgsql.SslMode>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true);
+                }
+                else if (!key.Equals("channel_binding", StringComparison.OrdinalIgnoreCase) && !key.Equals("options", StringComparison.OrdinalIgnoreCase))
+                {
+                    builder[key] = value;
+                }
+            }
+        }
+        else
+        {
+            builder.ConnectionString = databaseUrl;
+        }
+
+        // The builder reports every known key as present, so what the URL itself set is read from its raw keys.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.Keys
+            .Cast<string>().Select(k => k.Replace(" ", "", StringComparison.Ordinal).ToUpperInvariant()).ToHashSet();
+        if (!given.Contains("MAXIMUMPOOLSIZE") && !given.Contains("MAXPOOLSIZE"))
+        {
+            builder.MaxPoolSize = 20;
+        }
+
+        if (!given.Contains("CONNECTIONIDLELIFETIME"))
+        {
+            builder.ConnectionIdleLifetime = 60;
+        }
+
+        return builder.ConnectionString;
     }
 }
 

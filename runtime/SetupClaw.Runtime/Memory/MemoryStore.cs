@@ -15,6 +15,9 @@ public sealed record MemoryItem(long Id, string Content, JsonElement Metadata, D
 /// </summary>
 public sealed partial class MemoryStore(NpgsqlDataSource db)
 {
+    /// <summary>How many of the newest matching memories a search ranks (docs/operations.md, "Runtime limits").</summary>
+    public const int RankedCandidates = 1_000;
+
     public async Task<MemoryItem> AddAsync(string content, string metadataJson, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand("insert into memories (content, metadata) values ($1, $2::jsonb) returning id, created_at");
@@ -48,17 +51,13 @@ public sealed partial class MemoryStore(NpgsqlDataSource db)
         return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Memories holding every word of the query, best ranked first.</summary>
+    /// <summary>
+    /// Memories holding every word of the query, best ranked first. Ranking reads each candidate's tsvector, so only
+    /// the <see cref="RankedCandidates"/> most recent matches are ranked: a rare word ranks all its matches, a word in
+    /// most memories stays fast (PostgreSQL walks the newest memories and stops at the cap).
+    /// </summary>
     public Task<List<MemoryItem>> SearchAsync(string query, int limit, CancellationToken cancellationToken) =>
-        QueryAsync("""
-            select m.id, m.content, m.metadata::text, m.created_at, ts_rank_cd(m.search, q) as rank
-            from memories m, plainto_tsquery('english', $1) q
-            where m.search @@ q
-            order by rank desc, m.id desc
-            limit $2
-            """,
-            [new NpgsqlParameter { Value = query }, new NpgsqlParameter { Value = limit }],
-            cancellationToken);
+        RankedAsync("plainto_tsquery('english', $1)", query, limit, cancellationToken);
 
     /// <summary>
     /// The memories most relevant to a chat message: any of its words may match (the words are joined with
@@ -72,16 +71,20 @@ public sealed partial class MemoryStore(NpgsqlDataSource db)
             return [];
         }
 
-        return await QueryAsync("""
+        return await RankedAsync("websearch_to_tsquery('english', $1)", string.Join(" or ", words), limit, cancellationToken);
+    }
+
+    /// <summary>Matches of <paramref name="tsquery"/> (SQL over the parameter <c>$1</c>, never the text itself), ranked.</summary>
+    private Task<List<MemoryItem>> RankedAsync(string tsquery, string text, int limit, CancellationToken cancellationToken) =>
+        QueryAsync($"""
             select m.id, m.content, m.metadata::text, m.created_at, ts_rank_cd(m.search, q) as rank
-            from memories m, websearch_to_tsquery('english', $1) q
-            where m.search @@ q
+            from (select id, content, metadata, created_at, search from memories
+                  where search @@ {tsquery} order by id desc limit {RankedCandidates}) m, {tsquery} q
             order by rank desc, m.id desc
             limit $2
             """,
-            [new NpgsqlParameter { Value = string.Join(" or ", words) }, new NpgsqlParameter { Value = limit }],
+            [new NpgsqlParameter { Value = text }, new NpgsqlParameter { Value = limit }],
             cancellationToken);
-    }
 
     private async Task<List<MemoryItem>> QueryAsync(string sql, NpgsqlParameter[] parameters, CancellationToken cancellationToken)
     {

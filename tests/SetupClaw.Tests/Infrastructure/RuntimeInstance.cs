@@ -174,6 +174,10 @@ public sealed class RuntimeInstance : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
     }
 
+    /// <summary>Threads of the runtime process.</summary>
+    public int Threads() => int.Parse(
+        File.ReadLines($"/proc/{process.Id}/status").First(l => l.StartsWith("Threads:", StringComparison.Ordinal))[8..].Trim(), CultureInfo.InvariantCulture);
+
     /// <summary>Stops the process; the database stays (for a restart on it) until <see cref="DropDatabaseAsync"/>.</summary>
     public async Task StopAsync()
     {

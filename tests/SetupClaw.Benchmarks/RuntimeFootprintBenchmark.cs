@@ -1,0 +1,209 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Npgsql;
+using NpgsqlTypes;
+using SetupClaw.Tests.Infrastructure;
+using SetupClaw.Tests.Runtime;
+
+namespace SetupClaw.Benchmarks;
+
+/// <summary>
+/// One customer's assistant runtime, as a real process on a real PostgreSQL database, talking to the stub model:
+/// time from process start to healthy, resident memory idle and under 50 concurrent chats, and memory search
+/// latency over HTTP with many memories. Prints figures; asserts nothing. Usage: ./setupclaw bench runtime [memories]
+/// </summary>
+internal static class RuntimeFootprintBenchmark
+{
+    private const int Concurrency = 50;
+    private const int ChatRounds = 4;
+    private const int Searches = 1_000;
+
+    public static async Task RunAsync(int memoryCount)
+    {
+        await using var model = await StubModelServer.StartAsync();
+        model.StreamPieces = 8;
+        model.StreamPause = TimeSpan.FromMilliseconds(10);
+        var llm = Llm.OpenAi(model);
+        foreach (var setting in (Environment.GetEnvironmentVariable("BENCH_RUNTIME_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            llm[setting.Split('=')[0]] = setting.Split('=')[1];
+        }
+
+        var wall = Stopwatch.StartNew();
+
+        // A fresh database: the first start also creates the schema and the seed step's workspace.
+        var first = await RuntimeInstance.StartAsync(llm: llm);
+        var database = first.Database;
+        await first.StopAsync();
+        var vocabulary = Vocabulary();
+        var inserted = Stopwatch.StartNew();
+        await InsertMemoriesAsync(first.ConnectionString, memoryCount, vocabulary);
+        inserted.Stop();
+
+        var starts = new List<double>();
+        RuntimeInstance? runtime = null;
+        for (var i = 0; i < 5; i++)
+        {
+            if (runtime is not null)
+            {
+                await runtime.StopAsync();
+            }
+
+            runtime = await RuntimeInstance.StartAsync(llm: llm, database: database, seed: false);
+            starts.Add(runtime.StartedIn.TotalMilliseconds);
+        }
+
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var idleFresh = runtime!.ResidentMiB();
+            var threadsFresh = runtime.Threads();
+            using var client = runtime.CreateClient();
+
+            // Search: one- and two-word queries drawn like real text (common words more often than rare ones).
+            var random = new Random(7);
+            var latencies = new List<double>(Searches);
+            var found = 0L;
+            for (var i = 0; i < Searches + 50; i++)
+            {
+                var query = random.Next(3) == 0 ? $"{Pick(vocabulary, random)} {Pick(vocabulary, random)}" : Pick(vocabulary, random);
+                var clock = Stopwatch.StartNew();
+                var result = await client.GetFromJsonAsync<SearchResult>(new Uri($"/api/memory/search?query={Uri.EscapeDataString(query)}&limit=10", UriKind.Relative));
+                if (i >= 50)
+                {
+                    latencies.Add(clock.Elapsed.TotalMilliseconds);
+                    found += result!.Memories.Length;
+                }
+            }
+
+            // 50 concurrent chats, half of them streamed, for a few rounds, sampling resident memory as they run.
+            var peak = 0.0;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    peak = Math.Max(peak, runtime.ResidentMiB());
+                    await Task.Delay(25);
+                }
+            });
+            var chatLatencies = new List<double>();
+            var failures = 0;
+            var chatClock = Stopwatch.StartNew();
+            for (var round = 0; round < ChatRounds; round++)
+            {
+                var results = await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(i => ChatAsync(runtime, i % 2 == 0, $"Round {round}: what do I know about {Pick(vocabulary, random)} and {Pick(vocabulary, random)}?")));
+                chatLatencies.AddRange(results.Where(r => r.Ok).Select(r => r.Milliseconds));
+                failures += results.Count(r => !r.Ok);
+            }
+
+            var chatWall = chatClock.Elapsed;
+            await sampling.CancelAsync();
+            await sampler;
+            var busyAfter = runtime.ResidentMiB();
+            // The runtime trims its heap after 10 s without requests (IdleTrimmer); give it that and one check.
+            await Task.Delay(TimeSpan.FromSeconds(16));
+            var idleAfter = runtime.ResidentMiB();
+            var threadsAfter = runtime.Threads();
+
+            Console.WriteLine($"Runtime footprint benchmark: one assistant, {memoryCount:N0} memories, stub model (OpenAI wire format, {model.StreamPieces} pieces x {model.StreamPause.TotalMilliseconds:0} ms)");
+            Console.WriteLine();
+            Console.WriteLine($"  start to healthy            median {Stats.Percentile(starts, 50),7:0} ms   max {starts.Max(),7:0} ms   ({starts.Count} starts of the process on the same database)");
+            Console.WriteLine($"  resident memory, idle       {idleFresh,7:0.0} MiB after start   {busyAfter,7:0.0} MiB right after the chat load   {idleAfter,7:0.0} MiB once idle 16 s");
+            Console.WriteLine($"  threads                     {threadsFresh,7} after start   {threadsAfter,7} after the chat load");
+            Console.WriteLine($"  resident memory, 50 chats   {peak,7:0.0} MiB peak");
+            Console.WriteLine($"  memory search (HTTP)        p50 {Stats.Percentile(latencies, 50),7:0.00} ms   p95 {Stats.Percentile(latencies, 95),7:0.00} ms   max {latencies.Max(),7:0.00} ms   ({Searches:N0} queries, {found / (double)Searches:0.0} results each)");
+            Console.WriteLine($"  chat, 50 at once            p50 {Stats.Percentile(chatLatencies, 50),7:0} ms   p95 {Stats.Percentile(chatLatencies, 95),7:0} ms   {chatLatencies.Count / chatWall.TotalSeconds,5:0} chats/s   ({chatLatencies.Count} ok, {failures} failed)");
+            if (failures > 0)
+            {
+                Console.WriteLine(string.Join("\n", runtime.Output.Split('\n').SkipWhile(l => !l.StartsWith("fail", StringComparison.Ordinal)).Take(30)));
+            }
+
+            Console.WriteLine($"  {memoryCount:N0} memories inserted in {inserted.Elapsed.TotalSeconds:0.0} s; {wall.Elapsed.TotalSeconds:0} s wall");
+        }
+        finally
+        {
+            await runtime!.DisposeAsync();
+        }
+    }
+
+    private static async Task<(bool Ok, double Milliseconds)> ChatAsync(RuntimeInstance runtime, bool stream, string message)
+    {
+        using var client = runtime.CreateClient();
+        var clock = Stopwatch.StartNew();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/api/chat", UriKind.Relative)) { Content = JsonContent.Create(new { message }) };
+        if (stream)
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        }
+
+        using var response = await client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode || !body.Contains("Stub reply", StringComparison.Ordinal))
+        {
+            Console.WriteLine($"  chat failed: {(int)response.StatusCode} {body[..Math.Min(body.Length, 300)]}");
+        }
+
+        return (response.IsSuccessStatusCode && body.Contains("Stub reply", StringComparison.Ordinal), clock.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>Memories of 8-20 words drawn from the vocabulary with a Zipf-like skew, written with binary COPY.</summary>
+    private static async Task InsertMemoriesAsync(string connectionString, int count, string[] vocabulary)
+    {
+        var random = new Random(42);
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using (var writer = await connection.BeginBinaryImportAsync("copy memories (content, metadata) from stdin (format binary)"))
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var words = Enumerable.Range(0, random.Next(8, 21)).Select(_ => Pick(vocabulary, random));
+                await writer.StartRowAsync();
+                await writer.WriteAsync(string.Join(' ', words), NpgsqlDbType.Text);
+                await writer.WriteAsync("{\"kind\":\"bench\"}", NpgsqlDbType.Jsonb);
+            }
+
+            await writer.CompleteAsync();
+        }
+
+        await using var analyze = new NpgsqlCommand("analyze memories", connection);
+        await analyze.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Word i is drawn with weight 1/(i+1): a few words are common, most are rare, as in real notes.</summary>
+    private static string Pick(string[] vocabulary, Random random)
+    {
+        var harmonic = Math.Log(vocabulary.Length) + 0.5772;
+        var target = random.NextDouble() * harmonic;
+        var sum = 0.0;
+        for (var i = 0; i < vocabulary.Length; i++)
+        {
+            sum += 1.0 / (i + 1);
+            if (sum >= target)
+            {
+                return vocabulary[i];
+            }
+        }
+
+        return vocabulary[^1];
+    }
+
+    private static string[] Vocabulary()
+    {
+        string[] topics =
+        [
+            "meeting", "dentist", "invoice", "flight", "birthday", "project", "deadline", "report", "call", "lunch", "garden", "car",
+            "insurance", "school", "recipe", "doctor", "budget", "holiday", "contract", "client", "email", "train", "hotel", "gift",
+            "book", "movie", "gym", "rent", "tax", "bank", "password", "plumber", "vet", "concert", "wedding", "conference", "review",
+        ];
+        var syllables = new[] { "ka", "lo", "mi", "ren", "to", "sa", "vel", "dor", "qui", "zan", "pe", "lu", "mar", "tis", "no", "bri" };
+        var made = Enumerable.Range(0, 3_000).Select(i => syllables[i % 16] + syllables[(i / 16) % 16] + syllables[(i / 256) % 16] + (i / 4096 > 0 ? "x" : ""));
+        return [.. topics, .. made.Distinct()];
+    }
+
+    private sealed record SearchResult(SearchHit[] Memories);
+
+    private sealed record SearchHit(long Id);
+}
