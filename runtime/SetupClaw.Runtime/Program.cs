@@ -53,7 +53,10 @@ var app = builder.Build();
 _ = app.Services.GetRequiredService<SkillCatalog>();
 await RuntimeSchema.ApplyAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Lifetime.ApplicationStopping);
 IdleTrimmer.UseIdleTracking(app);
-app.UseExceptionHandler();
+// Unexpected errors answer problem+json whatever the client accepts (a streaming client asks for text/event-stream).
+app.UseExceptionHandler(handler => handler.Run(context => Problems.Of(500, "Unexpected error",
+    "The assistant hit an unexpected error and stored nothing for this request. Try again; if it keeps happening, the runtime log has the details.")
+    .ExecuteAsync(context)));
 app.UseStatusCodePages();
 app.UseApiKeyAuth(settings);
 app.MapStatusEndpoints();

@@ -45,8 +45,7 @@ public sealed class ChatRunner(ChatService chat)
             return chat.ModelFailed(e, call);
         }
 
-        var (conversationId, usage) = await chat.CompleteAsync(prepared, response.Text, response.Usage, CancellationToken.None);
-        return view(new CompletedChat(response.Text, response.Usage, conversationId, usage));
+        return view(await StoreAsync(prepared, response.Text, response.Usage));
     }
 
     public async Task<IResult> StreamAsync(HttpContext context, PreparedChat prepared, IStreamFormat format, CancellationToken cancellationToken)
@@ -112,9 +111,23 @@ public sealed class ChatRunner(ChatService chat)
             Start(context);
         }
 
-        var (conversationId, usage) = await chat.CompleteAsync(prepared, reply.ToString(), tokens, CancellationToken.None);
-        await format.DoneAsync(context.Response, new CompletedChat(reply.ToString(), tokens, conversationId, usage), CancellationToken.None);
+        await format.DoneAsync(context.Response, await StoreAsync(prepared, reply.ToString(), tokens), CancellationToken.None);
         return Results.Empty;
+    }
+
+    /// <summary>Stores the turn; if that fails, the reserved message goes back before the error surfaces.</summary>
+    private async Task<CompletedChat> StoreAsync(PreparedChat prepared, string reply, UsageDetails? tokens)
+    {
+        try
+        {
+            var (conversationId, usage) = await chat.CompleteAsync(prepared, reply, tokens, CancellationToken.None);
+            return new CompletedChat(reply, tokens, conversationId, usage);
+        }
+        catch
+        {
+            await chat.AbandonAsync(prepared);
+            throw;
+        }
     }
 
     public static bool WantsEventStream(HttpRequest request) =>

@@ -74,6 +74,22 @@ public sealed class RuntimeInstance : IAsyncDisposable
         }
 
         var apiKey = Secrets.NewApiKey();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await LaunchAsync(name, connection, customer, apiKey, plan, llm, messageLimit);
+            }
+            catch (AddressInUse) when (attempt < 5)
+            {
+                // The free port was taken between asking and binding; another one.
+            }
+        }
+    }
+
+    private static async Task<RuntimeInstance> LaunchAsync(
+        string name, string connection, Customer customer, string apiKey, string plan, IDictionary<string, string>? llm, int? messageLimit)
+    {
         var port = LoopbackPorts.Free();
         var start = new ProcessStartInfo("dotnet")
         {
@@ -116,7 +132,11 @@ public sealed class RuntimeInstance : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"The runtime exited with {process.ExitCode}: {string.Join("\n", lines)}");
+                await process.WaitForExitAsync(); // drains the redirected output
+                var output = string.Join("\n", lines);
+                throw output.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+                    ? new AddressInUse(output)
+                    : new InvalidOperationException($"The runtime exited with {process.ExitCode}: {output}");
             }
 
             try
@@ -208,4 +228,6 @@ public sealed class RuntimeInstance : IAsyncDisposable
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
     }
+
+    private sealed class AddressInUse(string message) : Exception(message);
 }

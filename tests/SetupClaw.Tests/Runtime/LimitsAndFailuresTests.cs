@@ -110,5 +110,11 @@ public sealed class LimitsAndFailuresTests
         using var health = await again.GetAsync(new Uri("/health", UriKind.Relative));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
         Assert.Equal("unreachable", (await health.JsonAsync()).GetProperty("database").GetString());
+
+        // An unexpected failure is still problem+json, even for a client that asked for an event stream.
+        var (chat, _) = await again.StreamAsync("/api/chat", new { message = "still there?" });
+        Assert.Equal(HttpStatusCode.InternalServerError, chat.StatusCode);
+        Assert.Equal("application/problem+json", chat.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("stored nothing", await chat.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 }
