@@ -1,9 +1,11 @@
+using System.Text.Json;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Refit;
 using SetupClaw.Billing;
 using SetupClaw.Credentials;
 using SetupClaw.Customers;
@@ -14,9 +16,10 @@ using SetupClaw.Operations;
 using SetupClaw.Plans;
 using SetupClaw.Providers;
 using SetupClaw.Providers.Local;
+using SetupClaw.Providers.Neon;
+using SetupClaw.Providers.Railway;
 using SetupClaw.Provisioning;
 using SetupClaw.Signup;
-
 namespace SetupClaw;
 
 /// <summary>The one core both hosts share: options, data, providers, handlers and the durable task registrations.</summary>
@@ -92,21 +95,77 @@ public static class SetupClawServices
             .AddActivity<CompleteDeprovisionActivity>();
     }
 
+    /// <summary>
+    /// Provider choice is configuration (<c>Providers:Database</c> Local | Neon, <c>Providers:Compute</c> Local |
+    /// Railway): rolling back is a setting. A chosen provider's missing settings fail start-up, by name.
+    /// </summary>
     private static void AddProviders(IServiceCollection services, IConfiguration configuration, string controlConnection)
     {
         var database = configuration["Providers:Database"] ?? "Local";
         var compute = configuration["Providers:Compute"] ?? "Local";
-        if (!string.Equals(database, "Local", StringComparison.OrdinalIgnoreCase) || !string.Equals(compute, "Local", StringComparison.OrdinalIgnoreCase))
+        var http = configuration.GetSection(ProviderHttpOptions.Section).Get<ProviderHttpOptions>() ?? new ProviderHttpOptions();
+        services.AddSingleton<ProviderRetries>();
+
+        if (string.Equals(database, "Local", StringComparison.OrdinalIgnoreCase))
         {
-            throw new OptionsValidationException("Providers", typeof(string),
-                [$"Providers:Database '{database}' / Providers:Compute '{compute}': only 'Local' is available in this build."]);
+            services.AddSingleton(sp => new LocalAdminConnection(
+                sp.GetRequiredService<IOptions<LocalProviderOptions>>().Value.AdminConnectionString ?? controlConnection));
+            services.AddSingleton<IDatabaseProvider, LocalDatabaseProvider>();
+        }
+        else if (string.Equals(database, "Neon", StringComparison.OrdinalIgnoreCase))
+        {
+            var neon = Require<NeonOptions>(configuration, NeonOptions.Section, o => o.Missing());
+            services.AddSingleton(Options.Create(neon));
+            services.AddRefitClient<INeonApi>(new RefitSettings
+                {
+                    ContentSerializer = new SystemTextJsonContentSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web)
+                    {
+                        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+                    }),
+                })
+                .ConfigureHttpClient(client =>
+                {
+                    client.BaseAddress = new Uri(neon.BaseUrl.ToString().TrimEnd('/'));
+                    client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", neon.ApiKey);
+                    client.DefaultRequestHeaders.Accept.ParseAdd("application/json");
+                })
+                .AddProviderResilience("neon", http);
+            services.AddSingleton<NeonDatabaseProvider>();
+            services.AddSingleton<IDatabaseProvider>(sp => sp.GetRequiredService<NeonDatabaseProvider>());
+        }
+        else
+        {
+            throw new OptionsValidationException("Providers:Database", typeof(string), [$"Providers:Database is '{database}': use Local or Neon."]);
         }
 
-        services.AddSingleton(sp => new LocalAdminConnection(
-            sp.GetRequiredService<IOptions<LocalProviderOptions>>().Value.AdminConnectionString ?? controlConnection));
-        services.AddSingleton<IDatabaseProvider, LocalDatabaseProvider>();
-        services.AddSingleton<LocalComputeProvider>();
-        services.AddSingleton<IComputeProvider>(sp => sp.GetRequiredService<LocalComputeProvider>());
+        if (string.Equals(compute, "Local", StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddSingleton<LocalComputeProvider>();
+            services.AddSingleton<IComputeProvider>(sp => sp.GetRequiredService<LocalComputeProvider>());
+        }
+        else if (string.Equals(compute, "Railway", StringComparison.OrdinalIgnoreCase))
+        {
+            var railway = Require<RailwayOptions>(configuration, RailwayOptions.Section, o => o.Missing());
+            services.AddSingleton(Options.Create(railway));
+            services.AddSingleton(railway);
+            services.AddHttpClient<RailwayClient>().AddProviderResilience("railway", http);
+            services.AddSingleton<RailwayEnvironment>();
+            services.AddTransient<RailwayComputeProvider>();
+            services.AddTransient<IComputeProvider>(sp => sp.GetRequiredService<RailwayComputeProvider>());
+        }
+        else
+        {
+            throw new OptionsValidationException("Providers:Compute", typeof(string), [$"Providers:Compute is '{compute}': use Local or Railway."]);
+        }
+    }
+
+    private static T Require<T>(IConfiguration configuration, string section, Func<T, IEnumerable<string>> missing)
+        where T : class, new()
+    {
+        var options = configuration.GetSection(section).Get<T>() ?? new T();
+        var names = missing(options).ToList();
+        return names.Count == 0 ? options : throw new OptionsValidationException(section, typeof(T),
+            [$"{section} is chosen but these settings are missing: {string.Join(", ", names)}."]);
     }
 
     private sealed class MigrateOnStart(ControlDatabase database) : IHostedService

@@ -1,6 +1,7 @@
 using Microsoft.DurableTask.Client;
 using SetupClaw.Customers;
 using SetupClaw.Deprovisioning;
+using SetupClaw.Providers;
 using SetupClaw.Providers.Local;
 using SetupClaw.Provisioning;
 
@@ -11,7 +12,7 @@ namespace SetupClaw.LocalHost;
 /// in-memory backend forgot (its steps adopt what the interrupted run created, so nothing is made twice).
 /// </summary>
 internal sealed partial class LocalRecovery(
-    ICustomerStore store, LocalComputeProvider compute, DurableTaskClient durable, IHostApplicationLifetime lifetime, ILogger<LocalRecovery> logger)
+    ICustomerStore store, IComputeProvider compute, DurableTaskClient durable, IHostApplicationLifetime lifetime, ILogger<LocalRecovery> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -22,9 +23,10 @@ internal sealed partial class LocalRecovery(
 
         foreach (var customer in await store.ListByStatusAsync(CustomerStatus.Active, stoppingToken))
         {
-            if (customer.RailwayServiceId is { } serviceId && compute.Exists(serviceId) && !compute.IsRunning(serviceId))
+            // Only local runtimes die with the host; a Railway service keeps running without it.
+            if (compute is LocalComputeProvider local && customer.RailwayServiceId is { } serviceId && local.Exists(serviceId) && !local.IsRunning(serviceId))
             {
-                await compute.DeployAsync(serviceId, stoppingToken);
+                await local.DeployAsync(serviceId, stoppingToken);
                 LogRestored(logger, customer.Id, serviceId);
             }
         }

@@ -54,6 +54,9 @@ public static class ResourceNames
 
     public static string Service(string customerId) => "claw-" + Checked(customerId).Replace('_', '-');
 
+    /// <summary>The Neon branch: <c>cus-{hex}</c> (names from [a-z0-9-] only, safe in URLs and Neon's search).</summary>
+    public static string Branch(string customerId) => Checked(customerId).Replace('_', '-');
+
     private static string Checked(string customerId) =>
         CustomerIds.IsValid(customerId) ? customerId : throw new ArgumentException($"'{customerId}' is not a customer id.", nameof(customerId));
 }

@@ -1,0 +1,86 @@
+using System.Text.Json.Serialization;
+using Refit;
+
+namespace SetupClaw.Providers.Neon;
+
+/// <summary>
+/// The Neon API v2 calls SetupClaw makes (contract: tests/contracts/neon/openapi-v2.yaml; JSON is snake_case).
+/// Non-2xx answers surface as <see cref="ApiException"/>; <see cref="NeonDatabaseProvider"/> decides what they mean.
+/// </summary>
+public interface INeonApi
+{
+    [Get("/projects/{projectId}")]
+    Task<ProjectResponse> GetProjectAsync(string projectId, CancellationToken cancellationToken);
+
+    [Get("/projects/{projectId}/branches")]
+    Task<BranchesResponse> ListBranchesAsync(string projectId, [AliasAs("search")] string search, CancellationToken cancellationToken);
+
+    [Post("/projects/{projectId}/branches")]
+    Task<CreatedBranch> CreateBranchAsync(string projectId, [Body] BranchCreateRequest request, CancellationToken cancellationToken);
+
+    [Delete("/projects/{projectId}/branches/{branchId}")]
+    Task<IApiResponse> DeleteBranchAsync(string projectId, string branchId, CancellationToken cancellationToken);
+
+    [Post("/projects/{projectId}/branches/{branchId}/roles")]
+    Task<RoleResponse> CreateRoleAsync(string projectId, string branchId, [Body] RoleCreateRequest request, CancellationToken cancellationToken);
+
+    [Post("/projects/{projectId}/branches/{branchId}/roles/{roleName}/reset_password")]
+    Task<RoleResponse> ResetRolePasswordAsync(string projectId, string branchId, string roleName, CancellationToken cancellationToken);
+
+    [Post("/projects/{projectId}/branches/{branchId}/databases")]
+    Task<DatabaseResponse> CreateDatabaseAsync(string projectId, string branchId, [Body] DatabaseCreateRequest request, CancellationToken cancellationToken);
+
+    [Get("/projects/{projectId}/operations/{operationId}")]
+    Task<OperationResponse> GetOperationAsync(string projectId, string operationId, CancellationToken cancellationToken);
+
+    [Get("/projects/{projectId}/connection_uri")]
+    Task<ConnectionUriResponse> GetConnectionUriAsync(
+        string projectId,
+        [AliasAs("branch_id")] string branchId,
+        [AliasAs("database_name")] string databaseName,
+        [AliasAs("role_name")] string roleName,
+        [AliasAs("pooled")] bool pooled,
+        CancellationToken cancellationToken);
+}
+
+public sealed record BranchCreateRequest(BranchCreateRequest.BranchSpec Branch, IReadOnlyList<BranchCreateRequest.EndpointSpec> Endpoints, IReadOnlyDictionary<string, string>? AnnotationValue)
+{
+    public sealed record BranchSpec(string Name, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ParentId);
+
+    public sealed record EndpointSpec(string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu);
+}
+
+public sealed record RoleCreateRequest(RoleCreateRequest.RoleSpec Role)
+{
+    public sealed record RoleSpec(string Name);
+}
+
+public sealed record DatabaseCreateRequest(DatabaseCreateRequest.DatabaseSpec Database)
+{
+    public sealed record DatabaseSpec(string Name, string OwnerName);
+}
+
+public sealed record Branch(string Id, string Name, string? CurrentState);
+
+public sealed record Operation(string Id, string Action, string Status, string? Error);
+
+public sealed record CreatedBranch(Branch Branch, IReadOnlyList<Operation>? Operations);
+
+public sealed record BranchesResponse(IReadOnlyList<Branch> Branches);
+
+public sealed record Role(string Name, string? Password);
+
+public sealed record RoleResponse(Role Role, IReadOnlyList<Operation>? Operations);
+
+public sealed record DatabaseResponse(IReadOnlyList<Operation>? Operations);
+
+public sealed record OperationResponse(Operation Operation);
+
+public sealed record ConnectionUriResponse(string Uri);
+
+public sealed record ProjectResponse(ProjectResponse.ProjectInfo Project)
+{
+    public sealed record ProjectInfo(string Id, string Name, ProjectOwner? Owner);
+
+    public sealed record ProjectOwner(int? BranchesLimit);
+}

@@ -1,0 +1,226 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Refit;
+using SetupClaw.Plans;
+
+namespace SetupClaw.Providers.Neon;
+
+/// <summary>
+/// A customer's database as a Neon branch <c>cus-{hex}</c> with its own read-write compute, its own role
+/// <c>claw_cus_{hex}</c> (a child branch inherits its parent's roles and passwords, so the customer gets one of their
+/// own) and a database owned by that role; the connection goes through Neon's pooler. Every step looks up before it
+/// creates, so a re-run adopts what a crashed run made. 423/429/5xx are retried by the HTTP pipeline
+/// (<see cref="ProviderHttp"/>); what retrying cannot fix is a <see cref="PermanentProvisioningException"/>.
+/// </summary>
+internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOptions> options, TimeProvider clock, ILogger<NeonDatabaseProvider> logger)
+    : IDatabaseProvider
+{
+    private readonly NeonOptions settings = options.Value;
+
+    private string Project => settings.ProjectId!;
+
+    public async Task<DatabaseResource> CreateAsync(DatabaseRequest request, CancellationToken cancellationToken)
+    {
+        var name = ResourceNames.Branch(request.CustomerId);
+        var role = ResourceNames.Database(request.CustomerId);
+        var branch = await FindAsync(name, cancellationToken);
+        if (branch is null)
+        {
+            branch = await CreateBranchAsync(name, request, cancellationToken);
+        }
+        else
+        {
+            LogAdopted(logger, name, branch.Id);
+        }
+
+        var password = await EnsureRoleAsync(branch.Id, role, cancellationToken);
+        await EnsureDatabaseAsync(branch.Id, role, cancellationToken);
+        var uri = await CallAsync(() => api.GetConnectionUriAsync(Project, branch.Id, role, role, pooled: true, cancellationToken), "get the connection URI");
+        return new DatabaseResource(branch.Id, ToConnectionString(uri.Uri, role, password));
+    }
+
+    public async Task DeleteAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var branch = await FindAsync(ResourceNames.Branch(customerId), cancellationToken);
+        if (branch is null)
+        {
+            return;
+        }
+
+        using var response = await api.DeleteBranchAsync(Project, branch.Id, cancellationToken);
+        if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotFound)
+        {
+            LogDeleted(logger, branch.Name, branch.Id);
+            return;
+        }
+
+        throw Translate(response.StatusCode ?? HttpStatusCode.ServiceUnavailable, (response.Error as ApiException)?.Content, "delete the branch");
+    }
+
+    /// <summary>Neon's search is a substring match on name or id: the exact name decides.</summary>
+    public async Task<Branch?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        var found = await CallAsync(() => api.ListBranchesAsync(Project, name, cancellationToken), "list branches");
+        return found.Branches.FirstOrDefault(b => string.Equals(b.Name, name, StringComparison.Ordinal));
+    }
+
+    private async Task<Branch> CreateBranchAsync(string name, DatabaseRequest request, CancellationToken cancellationToken)
+    {
+        var plan = PlanCatalog.Get(request.PlanName);
+        var body = new BranchCreateRequest(
+            new BranchCreateRequest.BranchSpec(name, string.IsNullOrWhiteSpace(settings.ParentBranchId) ? null : settings.ParentBranchId),
+            [new BranchCreateRequest.EndpointSpec("read_write", 0.25, Math.Max(0.25, plan.Vcpus))],
+            new Dictionary<string, string> { ["setupclaw-customer"] = request.CustomerId });
+        try
+        {
+            var created = await api.CreateBranchAsync(Project, body, cancellationToken);
+            await WaitAsync(created.Operations, cancellationToken);
+            LogCreated(logger, name, created.Branch.Id);
+            return created.Branch;
+        }
+        catch (ApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            // A run that crashed after Neon created the branch: adopt it.
+            return await FindAsync(name, cancellationToken)
+                ?? throw new InvalidOperationException($"Neon reported branch {name} as existing but does not list it yet; retrying.", e);
+        }
+        catch (ApiException e)
+        {
+            throw Translate(e.StatusCode, e.Content, "create the branch");
+        }
+    }
+
+    /// <summary>The customer's own role; an existing one (a re-run) gets a fresh password, as the local provider does.</summary>
+    private async Task<string> EnsureRoleAsync(string branchId, string role, CancellationToken cancellationToken)
+    {
+        RoleResponse response;
+        try
+        {
+            response = await api.CreateRoleAsync(Project, branchId, new RoleCreateRequest(new RoleCreateRequest.RoleSpec(role)), cancellationToken);
+        }
+        catch (ApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            response = await CallAsync(() => api.ResetRolePasswordAsync(Project, branchId, role, cancellationToken), "reset the role's password");
+        }
+        catch (ApiException e)
+        {
+            throw Translate(e.StatusCode, e.Content, "create the role");
+        }
+
+        await WaitAsync(response.Operations, cancellationToken);
+        return response.Role.Password ?? throw new InvalidOperationException($"Neon returned no password for role {role}.");
+    }
+
+    private async Task EnsureDatabaseAsync(string branchId, string role, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var created = await api.CreateDatabaseAsync(Project, branchId, new DatabaseCreateRequest(new DatabaseCreateRequest.DatabaseSpec(role, role)), cancellationToken);
+            await WaitAsync(created.Operations, cancellationToken);
+        }
+        catch (ApiException e) when (e.StatusCode == HttpStatusCode.Conflict)
+        {
+            // Already there from an earlier run.
+        }
+        catch (ApiException e)
+        {
+            throw Translate(e.StatusCode, e.Content, "create the database");
+        }
+    }
+
+    /// <summary>Polls each operation until it finishes; <c>failed</c>, <c>cancelled</c> (or <c>error</c> past the timeout) fail the step.</summary>
+    private async Task WaitAsync(IReadOnlyList<Operation>? operations, CancellationToken cancellationToken)
+    {
+        var deadline = clock.GetUtcNow() + settings.OperationTimeout;
+        foreach (var started in operations ?? [])
+        {
+            var operation = started;
+            while (operation.Status is not ("finished" or "skipped"))
+            {
+                if (operation.Status is "failed" or "cancelled")
+                {
+                    throw new InvalidOperationException($"Neon operation {operation.Action} ({operation.Id}) {operation.Status}: {operation.Error}");
+                }
+
+                if (clock.GetUtcNow() > deadline)
+                {
+                    throw new TimeoutException($"Neon operation {operation.Action} ({operation.Id}) still {operation.Status} after {settings.OperationTimeout}.");
+                }
+
+                await Task.Delay(settings.OperationPollInterval, clock, cancellationToken);
+                operation = (await CallAsync(() => api.GetOperationAsync(Project, operation.Id, cancellationToken), "read an operation")).Operation;
+            }
+        }
+    }
+
+    private async Task<T> CallAsync<T>(Func<Task<T>> call, string what)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (ApiException e)
+        {
+            throw Translate(e.StatusCode, e.Content, what);
+        }
+    }
+
+    /// <summary>What a Neon error means for the saga: permanent (fix configuration or capacity) or worth retrying.</summary>
+    private Exception Translate(HttpStatusCode status, string? body, string what)
+    {
+        var (code, message) = ReadError(body);
+        return (int)status switch
+        {
+            401 or 403 => new PermanentProvisioningException(
+                $"Neon refused the API key when trying to {what} (HTTP {(int)status}): check Providers:Neon:ApiKey and that the key can access project {Project}."),
+            404 when what is "list branches" => new PermanentProvisioningException(
+                $"Neon has no project {Project} (HTTP 404): check Providers:Neon:ProjectId."),
+            422 when code is "BRANCHES_LIMIT_EXCEEDED" or "ROOT_BRANCHES_LIMIT_EXCEEDED" => new PermanentProvisioningException(
+                $"Neon's branch limit for project {Project} is reached ({code}: {message}). Each customer needs one branch: delete unused branches, or move the Neon project to a plan with more branches (Free allows 10, Launch and Scale 5,000)."),
+            400 or 412 or 422 => new PermanentProvisioningException($"Neon rejected the request to {what} (HTTP {(int)status} {code}): {message}"),
+            _ => new HttpRequestException($"Neon could not {what} (HTTP {(int)status} {code}): {message}", null, status),
+        };
+    }
+
+    private static (string Code, string Message) ReadError(string? body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body ?? "");
+            var root = document.RootElement;
+            return (root.TryGetProperty("code", out var code) ? code.GetString() ?? "" : "",
+                root.TryGetProperty("message", out var message) ? message.GetString() ?? "" : "");
+        }
+        catch (JsonException)
+        {
+            return ("", body is { Length: > 200 } ? body[..200] : body ?? "");
+        }
+    }
+
+    /// <summary>Npgsql takes key=value strings: the URI becomes one, with TLS required as Neon demands.</summary>
+    public static string ToConnectionString(string uri, string role, string password)
+    {
+        var parsed = new Uri(uri);
+        return new NpgsqlConnectionStringBuilder
+        {
+            Host = parsed.Host,
+            Port = parsed.IsDefaultPort || parsed.Port <= 0 ? 5432 : parsed.Port,
+            Database = Uri.UnescapeDataString(parsed.AbsolutePath.TrimStart('/')),
+            Username = role,
+            Password = password,
+            SslMode = SslMode.Require,
+        }.ConnectionString;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name} ({BranchId}) created")]
+    private static partial void LogCreated(ILogger logger, string name, string branchId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name} ({BranchId}) already existed: adopted")]
+    private static partial void LogAdopted(ILogger logger, string name, string branchId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name} ({BranchId}) deleted")]
+    private static partial void LogDeleted(ILogger logger, string name, string branchId);
+}

@@ -1,0 +1,196 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SetupClaw.Providers.Railway;
+
+/// <summary>
+/// A customer's runtime as a Railway service <c>claw-cus-{hex}</c> in the configured project and environment:
+/// created from the runtime image (or repo + branch), its variables set in one upsert with <c>skipDeploys</c>, its health
+/// check path set, a Railway domain created or reused (access URL <c>https://</c> + domain), then deployed once with
+/// <c>serviceInstanceDeployV2</c>. Lookups by name before every create make a re-run adopt what a crashed run made.
+/// </summary>
+internal sealed partial class RailwayComputeProvider(
+    RailwayClient railway, RailwayEnvironment environmentCache, IOptions<RailwayOptions> options, ILogger<RailwayComputeProvider> logger)
+    : IComputeProvider
+{
+    private readonly RailwayOptions settings = options.Value;
+
+    private string Project => settings.ProjectId!;
+
+    public async Task<ServiceResource> CreateServiceAsync(ServiceRequest request, CancellationToken cancellationToken)
+    {
+        var environment = await EnvironmentAsync(cancellationToken);
+        var name = ResourceNames.Service(request.CustomerId);
+        var serviceId = await FindAsync(name, cancellationToken);
+        if (serviceId is null)
+        {
+            var input = new JsonObject { ["projectId"] = Project, ["environmentId"] = environment, ["name"] = name };
+            if (settings.Repo is { Length: > 0 } repo)
+            {
+                // A repo service may build at once: it gets its branch and variables with it.
+                input["source"] = new JsonObject { ["repo"] = repo };
+                input["branch"] = settings.Branch;
+                input["variables"] = Variables(request.Variables);
+            }
+
+            var created = await railway.ExecuteAsync("ServiceCreate", new { input }, cancellationToken);
+            serviceId = created["serviceCreate"]!["id"]!.GetValue<string>();
+            LogCreated(logger, name, serviceId);
+        }
+        else
+        {
+            LogAdopted(logger, name, serviceId);
+        }
+
+        await railway.ExecuteAsync("VariableCollectionUpsert", new
+        {
+            input = new JsonObject
+            {
+                ["projectId"] = Project,
+                ["environmentId"] = environment,
+                ["serviceId"] = serviceId,
+                ["variables"] = Variables(request.Variables),
+                ["replace"] = true,
+                ["skipDeploys"] = true,
+            },
+        }, cancellationToken);
+
+        var instance = new JsonObject
+        {
+            ["healthcheckPath"] = settings.HealthCheckPath,
+            ["healthcheckTimeout"] = 120,
+            ["numReplicas"] = 1,
+            ["restartPolicyType"] = "ON_FAILURE",
+            ["restartPolicyMaxRetries"] = 5,
+        };
+        if (settings.Image is { Length: > 0 } image)
+        {
+            instance["source"] = new JsonObject { ["image"] = image };
+        }
+
+        await railway.ExecuteAsync("ServiceInstanceUpdate", new { serviceId, environmentId = environment, input = instance }, cancellationToken);
+        await railway.ExecuteAsync("ServiceInstanceLimitsUpdate", new
+        {
+            input = new { environmentId = environment, serviceId, vCPUs = request.Plan.Vcpus, memoryGB = request.Plan.MemoryMb / 1024.0 },
+        }, cancellationToken);
+
+        var domains = await railway.ExecuteAsync("Domains", new { projectId = Project, environmentId = environment, serviceId }, cancellationToken);
+        var domain = domains["domains"]!["serviceDomains"]!.AsArray().Select(d => d!["domain"]!.GetValue<string>()).FirstOrDefault();
+        if (domain is null)
+        {
+            var created = await railway.ExecuteAsync("ServiceDomainCreate", new { input = new { environmentId = environment, serviceId } }, cancellationToken);
+            domain = created["serviceDomainCreate"]!["domain"]!.GetValue<string>();
+        }
+
+        return new ServiceResource(serviceId, "https://" + domain);
+    }
+
+    public async Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken)
+    {
+        var deployed = await railway.ExecuteAsync("ServiceInstanceDeploy", new { serviceId, environmentId = await EnvironmentAsync(cancellationToken) }, cancellationToken);
+        return deployed["serviceInstanceDeployV2"]!.GetValue<string>();
+    }
+
+    /// <summary>Every status in Railway's schema, mapped; a failure carries the tail of the build and deployment logs.</summary>
+    public async Task<DeploymentState> GetDeploymentAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
+    {
+        var deployment = await railway.ExecuteAsync("Deployment", new { id = deploymentId }, cancellationToken);
+        var status = deployment["deployment"]!["status"]!.GetValue<string>();
+        return status switch
+        {
+            "INITIALIZING" or "QUEUED" or "WAITING" or "BUILDING" or "DEPLOYING" => new DeploymentState(DeploymentPhase.InProgress),
+            "SUCCESS" or "SLEEPING" => new DeploymentState(DeploymentPhase.Succeeded),
+            "NEEDS_APPROVAL" => new DeploymentState(DeploymentPhase.Failed, $"Railway deployment {deploymentId} waits for approval in the Railway dashboard."),
+            "REMOVED" or "REMOVING" or "SKIPPED" => new DeploymentState(DeploymentPhase.Failed, $"Railway deployment {deploymentId} was {status.ToLowerInvariant()} (superseded or cancelled)."),
+            "FAILED" or "CRASHED" => new DeploymentState(DeploymentPhase.Failed,
+                $"Railway deployment {deploymentId} {status.ToLowerInvariant()}. Last log lines: {await LogTailAsync(deploymentId, cancellationToken)}"),
+            _ => new DeploymentState(DeploymentPhase.Failed, $"Railway deployment {deploymentId} has status {status}, which SetupClaw does not know."),
+        };
+    }
+
+    public async Task DeleteServiceAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var name = ResourceNames.Service(customerId);
+        if (await FindAsync(name, cancellationToken) is not { } serviceId)
+        {
+            return;
+        }
+
+        await railway.ExecuteAsync("ServiceDelete", new { id = serviceId }, cancellationToken);
+        LogDeleted(logger, name, serviceId);
+    }
+
+    /// <summary>The ids of the project's services named like SetupClaw customers', for the operator and the sweep.</summary>
+    public async Task<string?> FindAsync(string name, CancellationToken cancellationToken)
+    {
+        var project = await railway.ExecuteAsync("Project", new { id = Project }, cancellationToken);
+        return project["project"]!["services"]!["edges"]!.AsArray()
+            .Select(e => e!["node"]!)
+            .Where(n => n["name"]!.GetValue<string>() == name)
+            .Select(n => n["id"]!.GetValue<string>())
+            .FirstOrDefault();
+    }
+
+    private async Task<string> EnvironmentAsync(CancellationToken cancellationToken)
+    {
+        if (environmentCache.Id is { } known)
+        {
+            return known;
+        }
+
+        var project = await railway.ExecuteAsync("Project", new { id = Project }, cancellationToken);
+        var environments = project["project"]!["environments"]!["edges"]!.AsArray().Select(e => e!["node"]!).ToList();
+        var match = environments.FirstOrDefault(e => settings.EnvironmentId is { Length: > 0 } id
+            ? e["id"]!.GetValue<string>() == id
+            : string.Equals(e["name"]!.GetValue<string>(), settings.EnvironmentName, StringComparison.OrdinalIgnoreCase));
+        return environmentCache.Id = match?["id"]!.GetValue<string>() ?? throw new PermanentProvisioningException(
+            $"Railway project {Project} has no environment {settings.EnvironmentId ?? settings.EnvironmentName}; it has: {string.Join(", ", environments.Select(e => e["name"]!.GetValue<string>()))}. Set Providers:Railway:EnvironmentName or :EnvironmentId.");
+    }
+
+    private async Task<string> LogTailAsync(string deploymentId, CancellationToken cancellationToken)
+    {
+        var lines = new List<string>();
+        foreach (var operation in new[] { "BuildLogs", "DeploymentLogs" })
+        {
+            try
+            {
+                var logs = await railway.ExecuteAsync(operation, new { deploymentId, limit = 20 }, cancellationToken);
+                lines.AddRange(logs.AsObject().First().Value!.AsArray().Select(l => l!["message"]!.GetValue<string>()));
+            }
+            catch (RailwayException)
+            {
+                // Logs are a courtesy in the failure reason; their absence must not hide the failure itself.
+            }
+        }
+
+        var tail = string.Join(" | ", lines.TakeLast(10));
+        return tail.Length == 0 ? "(no logs)" : tail.Length > 1500 ? tail[^1500..] : tail;
+    }
+
+    private static JsonObject Variables(IReadOnlyDictionary<string, string> variables)
+    {
+        var result = new JsonObject();
+        foreach (var (key, value) in variables)
+        {
+            result[key] = value;
+        }
+
+        return result;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Railway service {Name} ({ServiceId}) created")]
+    private static partial void LogCreated(ILogger logger, string name, string serviceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Railway service {Name} ({ServiceId}) already existed: adopted")]
+    private static partial void LogAdopted(ILogger logger, string name, string serviceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Railway service {Name} ({ServiceId}) deleted")]
+    private static partial void LogDeleted(ILogger logger, string name, string serviceId);
+}
+
+/// <summary>The environment id, resolved once per process (it never changes for a configured environment).</summary>
+internal sealed class RailwayEnvironment
+{
+    public string? Id { get; set; }
+}
