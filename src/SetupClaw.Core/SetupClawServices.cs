@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -99,7 +98,7 @@ public static class SetupClawServices
     /// Provider choice is configuration (<c>Providers:Database</c> Local | Neon, <c>Providers:Compute</c> Local |
     /// Railway): rolling back is a setting. A chosen provider's missing settings fail start-up, by name.
     /// </summary>
-    private static void AddProviders(IServiceCollection services, IConfiguration configuration, string controlConnection)
+    internal static void AddProviders(IServiceCollection services, IConfiguration configuration, string controlConnection)
     {
         var database = configuration["Providers:Database"] ?? "Local";
         var compute = configuration["Providers:Compute"] ?? "Local";
@@ -116,13 +115,7 @@ public static class SetupClawServices
         {
             var neon = Require<NeonOptions>(configuration, NeonOptions.Section, o => o.Missing());
             services.AddSingleton(Options.Create(neon));
-            services.AddRefitClient<INeonApi>(new RefitSettings
-                {
-                    ContentSerializer = new SystemTextJsonContentSerializer(new JsonSerializerOptions(JsonSerializerDefaults.Web)
-                    {
-                        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-                    }),
-                })
+            services.AddRefitGeneratedClient<INeonApi>(NeonJson.Default)
                 .ConfigureHttpClient(client =>
                 {
                     client.BaseAddress = new Uri(neon.BaseUrl.ToString().TrimEnd('/'));

@@ -33,13 +33,14 @@ public interface INeonApi
     [Get("/projects/{projectId}/operations/{operationId}")]
     Task<OperationResponse> GetOperationAsync(string projectId, string operationId, CancellationToken cancellationToken);
 
+    /// <summary><paramref name="pooled"/> is "true" or "false": OpenAPI writes booleans in queries in lower case.</summary>
     [Get("/projects/{projectId}/connection_uri")]
     Task<ConnectionUriResponse> GetConnectionUriAsync(
         string projectId,
         [AliasAs("branch_id")] string branchId,
         [AliasAs("database_name")] string databaseName,
         [AliasAs("role_name")] string roleName,
-        [AliasAs("pooled")] bool pooled,
+        [AliasAs("pooled")] string pooled,
         CancellationToken cancellationToken);
 }
 
@@ -84,3 +85,17 @@ public sealed record ProjectResponse(ProjectResponse.ProjectInfo Project)
 
     public sealed record ProjectOwner(int? BranchesLimit);
 }
+
+/// <summary>Source-generated JSON for the Neon client (Refit's generated clients need one): snake_case, nulls left out.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BranchCreateRequest))]
+[JsonSerializable(typeof(RoleCreateRequest))]
+[JsonSerializable(typeof(DatabaseCreateRequest))]
+[JsonSerializable(typeof(CreatedBranch))]
+[JsonSerializable(typeof(BranchesResponse))]
+[JsonSerializable(typeof(RoleResponse))]
+[JsonSerializable(typeof(DatabaseResponse))]
+[JsonSerializable(typeof(OperationResponse))]
+[JsonSerializable(typeof(ConnectionUriResponse))]
+[JsonSerializable(typeof(ProjectResponse))]
+internal sealed partial class NeonJson : JsonSerializerContext;

@@ -38,7 +38,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
 
         var password = await EnsureRoleAsync(branch.Id, role, cancellationToken);
         await EnsureDatabaseAsync(branch.Id, role, cancellationToken);
-        var uri = await CallAsync(() => api.GetConnectionUriAsync(Project, branch.Id, role, role, pooled: true, cancellationToken), "get the connection URI");
+        var uri = await CallAsync(() => api.GetConnectionUriAsync(Project, branch.Id, role, role, pooled: "true", cancellationToken), "get the connection URI");
         return new DatabaseResource(branch.Id, ToConnectionString(uri.Uri, role, password));
     }
 

@@ -1,0 +1,366 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+
+namespace SetupClaw.Tests.Simulators;
+
+/// <summary>
+/// Neon API v2 as SetupClaw uses it, with state: branches (copy-on-write children of the default branch, inheriting
+/// its role and database), read-write endpoints, roles with passwords, databases, and operations that finish after a
+/// while (writes during them get 423). Duplicate names 409, a branch cap 422 BRANCHES_LIMIT_EXCEEDED, unknown
+/// deletes 204. Every request is checked against tests/contracts/neon/openapi-v2.yaml first.
+/// </summary>
+public sealed class NeonSimulator : SimulatorHost
+{
+    public const string ProjectId = "autumn-disk-484331";
+    private readonly object gate = new();
+    private readonly List<SimBranch> branches = [];
+    private readonly Dictionary<string, SimOperation> operations = [];
+    private int sequence;
+
+    private NeonSimulator(string apiKey)
+    {
+        ApiKey = apiKey;
+        branches.Add(new SimBranch("br-main-000001", "main", null, "ep-main-000001") { Roles = { ["neondb_owner"] = "parentpw" }, Databases = { "neondb" } });
+    }
+
+    public string ApiKey { get; }
+
+    /// <summary>The base URL a client is configured with (the real one is https://console.neon.tech/api/v2).</summary>
+    public Uri ApiUrl => new(BaseUrl, "/api/v2/");
+
+    public int MaxBranches { get; set; } = 5_000;
+
+    /// <summary>How long an operation takes; writes to the project meanwhile are refused with 423.</summary>
+    public TimeSpan OperationDuration { get; set; } = TimeSpan.FromMilliseconds(40);
+
+    /// <summary>When set, operations of this action end <c>failed</c>.</summary>
+    public string? FailOperationsOf { get; set; }
+
+    /// <summary>Customer branches (everything but the default branch), by name.</summary>
+    public IReadOnlyList<string> BranchNames
+    {
+        get
+        {
+            lock (gate)
+            {
+                return [.. branches.Where(b => b.Name != "main").Select(b => b.Name)];
+            }
+        }
+    }
+
+    public static async Task<NeonSimulator> StartAsync(string apiKey = "neon-test-key")
+    {
+        var simulator = new NeonSimulator(apiKey);
+        await simulator.StartServerAsync();
+        return simulator;
+    }
+
+    protected override async Task LockedAsync(HttpContext context) =>
+        await ReplyAsync(context, 423, Error("project already has running conflicting operations, scheduling of new ones is prohibited"));
+
+    protected override async Task HandleAsync(HttpContext context, string body)
+    {
+        context.Response.Headers["x-neon-ret-request-id"] = Guid.NewGuid().ToString();
+        var method = context.Request.Method;
+        var path = context.Request.Path.Value ?? "";
+        if (!path.StartsWith("/api/v2/", StringComparison.Ordinal))
+        {
+            await ReplyAsync(context, 404, Error("not found"));
+            return;
+        }
+
+        path = path[7..];
+        JsonNode? json = null;
+        if (body.Length > 0)
+        {
+            try
+            {
+                json = JsonNode.Parse(body);
+            }
+            catch (JsonException)
+            {
+                Violations.Enqueue($"{method} {path}: body is not JSON");
+                await ReplyAsync(context, 400, Error("invalid request: body is not JSON"));
+                return;
+            }
+        }
+
+        var query = context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString());
+        var violations = OpenApiContract.Neon.Validate(method, path, query, json);
+        if (violations.Count > 0)
+        {
+            foreach (var violation in violations)
+            {
+                Violations.Enqueue(violation);
+            }
+
+            await ReplyAsync(context, 400, Error("invalid request: " + string.Join("; ", violations)));
+            return;
+        }
+
+        if (context.Request.Headers.Authorization.ToString() != $"Bearer {ApiKey}")
+        {
+            await ReplyAsync(context, 401, Error("authentication required"));
+            return;
+        }
+
+        var (status, reply) = Route(method, path, query, json);
+        await ReplyAsync(context, status, reply);
+    }
+
+    private (int, JsonNode?) Route(string method, string path, Dictionary<string, string> query, JsonNode? body)
+    {
+        var segments = path.Trim('/').Split('/');
+        if (segments.Length < 2 || segments[0] != "projects" || segments[1] != ProjectId)
+        {
+            return (404, Error("project not found"));
+        }
+
+        lock (gate)
+        {
+            return (method, segments.Length, segments.ElementAtOrDefault(2), segments.ElementAtOrDefault(4)) switch
+            {
+                ("GET", 2, _, _) => (200, new JsonObject { ["project"] = new JsonObject { ["id"] = ProjectId, ["name"] = "setupclaw", ["owner"] = new JsonObject { ["branches_limit"] = MaxBranches } } }),
+                ("GET", 3, "branches", _) => (200, ListBranches(query.GetValueOrDefault("search") ?? "")),
+                ("POST", 3, "branches", _) => CreateBranch(body),
+                ("DELETE", 4, "branches", _) => DeleteBranch(segments[3]),
+                ("POST", 5, "branches", "roles") => CreateRole(segments[3], body!["role"]!["name"]!.GetValue<string>()),
+                ("POST", 7, "branches", "roles") when segments[6] == "reset_password" => ResetPassword(segments[3], segments[5]),
+                ("POST", 5, "branches", "databases") => CreateDatabase(segments[3], body!["database"]!["name"]!.GetValue<string>(), body["database"]!["owner_name"]!.GetValue<string>()),
+                ("GET", 4, "operations", _) => operations.TryGetValue(segments[3], out var operation)
+                    ? (200, new JsonObject { ["operation"] = View(operation) })
+                    : (404, Error("operation not found")),
+                ("GET", 3, "connection_uri", _) => ConnectionUri(query),
+                _ => (404, Error($"{method} {path} is not simulated")),
+            };
+        }
+    }
+
+    private JsonObject ListBranches(string search) => new()
+    {
+        ["branches"] = new JsonArray([.. branches.Where(b => b.Name.Contains(search, StringComparison.Ordinal) || b.Id.Contains(search, StringComparison.Ordinal)).Select(View)]),
+        ["annotations"] = new JsonObject(),
+        ["pagination"] = new JsonObject { ["sort_by"] = "updated_at", ["sort_order"] = "desc" },
+    };
+
+    private (int, JsonNode?) CreateBranch(JsonNode? body)
+    {
+        if (Busy())
+        {
+            return (423, Error("project already has running conflicting operations, scheduling of new ones is prohibited"));
+        }
+
+        var name = body?["branch"]?["name"]?.GetValue<string>() ?? $"br-{Next()}";
+        if (branches.Any(b => b.Name == name))
+        {
+            return (409, Error($"branch with the provided name \"{name}\" already exists"));
+        }
+
+        if (branches.Count >= MaxBranches)
+        {
+            return (422, Error($"branches limit exceeded: {MaxBranches}", "BRANCHES_LIMIT_EXCEEDED"));
+        }
+
+        var parent = branches[0];
+        var wantsEndpoint = body?["endpoints"]?.AsArray().Any(e => e!["type"]!.GetValue<string>() == "read_write") == true;
+        var branch = new SimBranch($"br-{Next()}", name, parent.Id, wantsEndpoint ? $"ep-{Next()}" : null);
+        foreach (var (role, password) in parent.Roles)
+        {
+            branch.Roles[role] = password;
+        }
+
+        branch.Databases.UnionWith(parent.Databases);
+        branches.Add(branch);
+        var ops = new JsonArray(View(NewOperation("create_branch", branch.Id)));
+        if (branch.EndpointId is not null)
+        {
+            ops.Add(View(NewOperation("start_compute", branch.Id)));
+        }
+
+        return (201, new JsonObject
+        {
+            ["branch"] = View(branch),
+            ["endpoints"] = branch.EndpointId is null ? new JsonArray() : new JsonArray(new JsonObject
+            {
+                ["id"] = branch.EndpointId, ["branch_id"] = branch.Id, ["type"] = "read_write", ["host"] = Host(branch, pooled: false),
+                ["current_state"] = "init", ["pending_state"] = "active",
+            }),
+            ["operations"] = ops,
+            ["roles"] = new JsonArray([.. branch.Roles.Keys.Select(r => new JsonObject { ["branch_id"] = branch.Id, ["name"] = r })]),
+            ["databases"] = new JsonArray([.. branch.Databases.Select(d => new JsonObject { ["branch_id"] = branch.Id, ["name"] = d, ["owner_name"] = "neondb_owner" })]),
+        });
+    }
+
+    private (int, JsonNode?) DeleteBranch(string id)
+    {
+        var branch = branches.FirstOrDefault(b => b.Id == id);
+        if (branch is null)
+        {
+            return (204, null);
+        }
+
+        if (Busy())
+        {
+            return (423, Error("project already has running conflicting operations, scheduling of new ones is prohibited"));
+        }
+
+        branches.Remove(branch);
+        return (200, new JsonObject
+        {
+            ["branch"] = View(branch),
+            ["operations"] = new JsonArray(View(NewOperation("suspend_compute", branch.Id)), View(NewOperation("delete_timeline", branch.Id))),
+        });
+    }
+
+    private (int, JsonNode?) CreateRole(string branchId, string role)
+    {
+        if (branches.FirstOrDefault(b => b.Id == branchId) is not { } branch)
+        {
+            return (404, Error("branch not found"));
+        }
+
+        if (Busy())
+        {
+            return (423, Error("project already has running conflicting operations, scheduling of new ones is prohibited"));
+        }
+
+        if (branch.Roles.ContainsKey(role))
+        {
+            return (409, Error($"role \"{role}\" already exists"));
+        }
+
+        branch.Roles[role] = Password();
+        return (201, RoleReply(branch, role));
+    }
+
+    private (int, JsonNode?) ResetPassword(string branchId, string role)
+    {
+        if (branches.FirstOrDefault(b => b.Id == branchId) is not { } branch || !branch.Roles.ContainsKey(role))
+        {
+            return (404, Error("role not found"));
+        }
+
+        if (Busy())
+        {
+            return (423, Error("project already has running conflicting operations, scheduling of new ones is prohibited"));
+        }
+
+        branch.Roles[role] = Password();
+        return (200, RoleReply(branch, role));
+    }
+
+    private (int, JsonNode?) CreateDatabase(string branchId, string name, string owner)
+    {
+        if (branches.FirstOrDefault(b => b.Id == branchId) is not { } branch)
+        {
+            return (404, Error("branch not found"));
+        }
+
+        if (!branch.Roles.ContainsKey(owner))
+        {
+            return (404, Error($"role \"{owner}\" not found"));
+        }
+
+        if (Busy())
+        {
+            return (423, Error("project already has running conflicting operations, scheduling of new ones is prohibited"));
+        }
+
+        if (!branch.Databases.Add(name))
+        {
+            return (409, Error($"database \"{name}\" already exists"));
+        }
+
+        return (201, new JsonObject
+        {
+            ["database"] = new JsonObject { ["id"] = Next(), ["branch_id"] = branch.Id, ["name"] = name, ["owner_name"] = owner },
+            ["operations"] = new JsonArray(View(NewOperation("apply_config", branch.Id))),
+        });
+    }
+
+    private (int, JsonNode?) ConnectionUri(Dictionary<string, string> query)
+    {
+        var branch = branches.FirstOrDefault(b => b.Id == query.GetValueOrDefault("branch_id"));
+        var role = query["role_name"];
+        var database = query["database_name"];
+        if (branch?.EndpointId is null || !branch.Roles.TryGetValue(role, out var password) || !branch.Databases.Contains(database))
+        {
+            return (404, Error("branch, endpoint, role or database not found"));
+        }
+
+        var pooled = query.GetValueOrDefault("pooled") == "true";
+        return (200, new JsonObject { ["uri"] = $"postgresql://{role}:{password}@{Host(branch, pooled)}/{database}?sslmode=require" });
+    }
+
+    private JsonObject RoleReply(SimBranch branch, string role) => new()
+    {
+        ["role"] = new JsonObject { ["branch_id"] = branch.Id, ["name"] = role, ["password"] = branch.Roles[role], ["protected"] = false },
+        ["operations"] = new JsonArray(View(NewOperation("apply_config", branch.Id))),
+    };
+
+    private SimOperation NewOperation(string action, string branchId)
+    {
+        var operation = new SimOperation(Guid.NewGuid().ToString(), action, branchId, DateTimeOffset.UtcNow, FailOperationsOf == action);
+        operations[operation.Id] = operation;
+        return operation;
+    }
+
+    private bool Busy() => operations.Values.Any(o => Status(o) is "scheduling" or "running");
+
+    private string Status(SimOperation operation)
+    {
+        var age = DateTimeOffset.UtcNow - operation.CreatedAt;
+        return age < OperationDuration / 2 ? "scheduling" : age < OperationDuration ? "running" : operation.Fails ? "failed" : "finished";
+    }
+
+    private JsonObject View(SimOperation operation) => new()
+    {
+        ["id"] = operation.Id, ["project_id"] = ProjectId, ["branch_id"] = operation.BranchId, ["action"] = operation.Action,
+        ["status"] = Status(operation), ["failures_count"] = 0, ["total_duration_ms"] = 0,
+        ["error"] = operation.Fails && Status(operation) == "failed" ? "simulated failure" : null,
+    };
+
+    private static JsonObject View(SimBranch branch) => new()
+    {
+        ["id"] = branch.Id, ["project_id"] = ProjectId, ["parent_id"] = branch.ParentId, ["name"] = branch.Name,
+        ["current_state"] = "ready", ["default"] = branch.ParentId is null, ["protected"] = false,
+    };
+
+    private static string Host(SimBranch branch, bool pooled) => $"{branch.EndpointId}{(pooled ? "-pooler" : "")}.eu-central-1.aws.neon.tech";
+
+    private static JsonObject Error(string message, string code = "") => new() { ["code"] = code, ["message"] = message };
+
+    private string Next() => Interlocked.Increment(ref sequence).ToString("000000", CultureInfo.InvariantCulture);
+
+    private static string Password() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+
+    private static async Task ReplyAsync(HttpContext context, int status, JsonNode? body)
+    {
+        context.Response.StatusCode = status;
+        if (body is not null)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(body.ToJsonString());
+        }
+    }
+
+    private sealed record SimOperation(string Id, string Action, string BranchId, DateTimeOffset CreatedAt, bool Fails);
+
+    private sealed class SimBranch(string id, string name, string? parentId, string? endpointId)
+    {
+        public string Id { get; } = id;
+
+        public string Name { get; } = name;
+
+        public string? ParentId { get; } = parentId;
+
+        public string? EndpointId { get; } = endpointId;
+
+        public Dictionary<string, string> Roles { get; } = [];
+
+        public HashSet<string> Databases { get; } = [];
+    }
+}
