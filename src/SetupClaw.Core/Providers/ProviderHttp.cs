@@ -52,7 +52,10 @@ public static class ProviderHttp
                 Delay = options.RetryBaseDelay,
                 MaxDelay = options.MaxRetryDelay,
                 ShouldRetryAfterHeader = true,
-                ShouldHandle = arguments => ValueTask.FromResult(IsTransient(arguments.Outcome)),
+                ShouldHandle = arguments => ValueTask.FromResult(
+                    arguments.Context.GetRequestMessage()?.Options.TryGetValue(NotIdempotent, out var creates) == true && creates
+                        ? IsRefusedBeforeWork(arguments.Outcome)
+                        : IsTransient(arguments.Outcome)),
                 OnRetry = _ =>
                 {
                     retries.Count(provider);
@@ -63,6 +66,16 @@ public static class ProviderHttp
         });
         return builder;
     }
+
+    /// <summary>
+    /// Marks a request that creates something without a name to find it by (a GraphQL mutation): when its answer is
+    /// lost, re-sending could create it twice, so only answers that say the work was not done (429) are retried here;
+    /// the durable retry re-runs the step, which looks up before it creates.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<bool> NotIdempotent = new("setupclaw.not-idempotent");
+
+    public static bool IsRefusedBeforeWork(Outcome<HttpResponseMessage> outcome) =>
+        outcome.Result?.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.Locked;
 
     public static bool IsTransient(Outcome<HttpResponseMessage> outcome) => outcome switch
     {

@@ -243,7 +243,11 @@ public sealed class GraphQLContract
             return;
         }
 
-        var type = types[expected.Named];
+        if (!types.TryGetValue(expected.Named, out var type))
+        {
+            return; // reported where the variable was declared
+        }
+
         switch (type.Kind)
         {
             case "INPUT_OBJECT" when value is GraphQLObjectValue objectValue:
@@ -330,7 +334,11 @@ public sealed class GraphQLContract
             return;
         }
 
-        var type = types[expected.Named];
+        if (!types.TryGetValue(expected.Named, out var type))
+        {
+            return; // reported where the variable was declared
+        }
+
         var kind = value.GetValueKind();
         var ok = type.Kind switch
         {

@@ -47,7 +47,7 @@ public abstract class SimulatorHost : IAsyncDisposable
 
     private int faults;
     private int requests;
-    private readonly Random random = new(1234);
+    private readonly Random random = new(42);
 
     protected async Task StartServerAsync()
     {

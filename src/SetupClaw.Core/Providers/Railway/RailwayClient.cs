@@ -18,6 +18,9 @@ public sealed class RailwayClient(HttpClient http, RailwayOptions options)
     private static readonly Dictionary<string, string> Documents = ControlDatabase.ReadResources("railway/")
         .ToDictionary(r => Path.GetFileNameWithoutExtension(r.Name), r => r.Text, StringComparer.Ordinal);
 
+    /// <summary>Mutations that create something each time they run; their lost answers are not re-sent blindly.</summary>
+    private static readonly HashSet<string> CreatesSomething = new(StringComparer.Ordinal) { "ServiceCreate", "ServiceDomainCreate", "ServiceInstanceDeploy" };
+
     public static IReadOnlyDictionary<string, string> Operations => Documents;
 
     public async Task<JsonNode> ExecuteAsync(string operation, object? variables, CancellationToken cancellationToken)
@@ -27,6 +30,11 @@ public sealed class RailwayClient(HttpClient http, RailwayOptions options)
         {
             Content = JsonContent.Create(new { query = document, operationName = operation, variables = variables ?? new { } }),
         };
+        if (CreatesSomething.Contains(operation))
+        {
+            request.Options.Set(ProviderHttp.NotIdempotent, true);
+        }
+
         if (options.IsProjectToken)
         {
             request.Headers.Add("Project-Access-Token", options.Token);
