@@ -123,8 +123,9 @@ public static class SetupClawServices
                     client.DefaultRequestHeaders.Accept.ParseAdd("application/json");
                 })
                 .AddProviderResilience("neon", http);
-            services.AddSingleton<NeonDatabaseProvider>();
-            services.AddSingleton<IDatabaseProvider>(sp => sp.GetRequiredService<NeonDatabaseProvider>());
+            // Transient, like the HTTP clients they use (IHttpClientFactory rotates their handlers).
+            services.AddTransient<NeonDatabaseProvider>();
+            services.AddTransient<IDatabaseProvider>(sp => sp.GetRequiredService<NeonDatabaseProvider>());
         }
         else
         {

@@ -3,6 +3,13 @@ using SetupClaw.LocalHost;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddLocalSettings();
+if (args.Contains("--doctor"))
+{
+    // ./setupclaw doctor: check the configuration against the real services, print each fix, exit 1 on a failure.
+    var findings = await new SetupClaw.Operations.Doctor(builder.Configuration).RunAsync(CancellationToken.None);
+    return SetupClaw.Operations.Doctor.Print(findings, Console.Out) ? 0 : 1;
+}
+
 builder.Services.AddSetupClawCore(builder.Configuration);
 builder.AddDurableSidecar();
 builder.Services.AddHostedService<LocalRecovery>();
@@ -19,3 +26,4 @@ if (args.Contains("--demo"))
 }
 
 await app.RunAsync();
+return 0;

@@ -43,6 +43,7 @@ public static class ProviderServices
         services.AddLogging();
         services.AddSingleton(TimeProvider.System);
         SetupClawServices.AddProviders(services, configuration, "Host=127.0.0.1;Database=unused");
-        return services.BuildServiceProvider();
+        // As the hosts build it: scopes validated, so a lifetime mistake fails here and not silently in an activity.
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true, ValidateOnBuild = true });
     }
 }

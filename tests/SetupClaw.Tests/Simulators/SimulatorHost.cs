@@ -17,6 +17,9 @@ public enum Fault
 
     /// <summary>The request takes effect, then the connection drops before the answer: the crash between create and record.</summary>
     LostAfterCommit,
+
+    /// <summary>A refusal retrying cannot change (HTTP 400 with the API's error body).</summary>
+    Rejected,
 }
 
 /// <summary>
@@ -40,6 +43,9 @@ public abstract class SimulatorHost : IAsyncDisposable
 
     /// <summary>A fault chosen for a request by its method and path (and body), or null.</summary>
     public Func<string, string, string, Fault?>? FaultFor { get; set; }
+
+    /// <summary>The Retry-After a 429 carries, in seconds.</summary>
+    public int RetryAfterSeconds { get; set; } = 1;
 
     public int FaultsInjected => faults;
 
@@ -76,14 +82,19 @@ public abstract class SimulatorHost : IAsyncDisposable
                     return;
                 case Fault.TooManyRequests:
                     context.Response.StatusCode = 429;
-                    context.Response.Headers.RetryAfter = "1";
+                    context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     context.Response.Headers["X-RateLimit-Limit"] = "1000";
                     context.Response.Headers["X-RateLimit-Remaining"] = "0";
-                    context.Response.Headers["X-RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(1).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    context.Response.Headers["X-RateLimit-Reset"] = DateTimeOffset.UtcNow.AddSeconds(RetryAfterSeconds).ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
                     await context.Response.WriteAsync("{\"data\":null}");
                     return;
                 case Fault.Locked:
                     await LockedAsync(context);
+                    return;
+                case Fault.Rejected:
+                    context.Response.StatusCode = 400;
+                    context.Response.ContentType = "application/json";
+                    await context.Response.WriteAsync("{\"code\":\"\",\"message\":\"rejected by the test\",\"errors\":[{\"message\":\"rejected by the test\"}]}");
                     return;
                 case Fault.LostConnection:
                     context.Abort();

@@ -19,7 +19,7 @@ public sealed class RailwayClient(HttpClient http, RailwayOptions options)
         .ToDictionary(r => Path.GetFileNameWithoutExtension(r.Name), r => r.Text, StringComparer.Ordinal);
 
     /// <summary>Mutations that create something each time they run; their lost answers are not re-sent blindly.</summary>
-    private static readonly HashSet<string> CreatesSomething = new(StringComparer.Ordinal) { "ServiceCreate", "ServiceDomainCreate", "ServiceInstanceDeploy" };
+    private static readonly HashSet<string> CreatesSomething = new(StringComparer.Ordinal) { "ServiceCreate", "ServiceDomainCreate" };
 
     public static IReadOnlyDictionary<string, string> Operations => Documents;
 

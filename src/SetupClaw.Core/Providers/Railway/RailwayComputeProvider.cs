@@ -34,8 +34,9 @@ internal sealed partial class RailwayComputeProvider(
                 input["variables"] = Variables(request.Variables);
             }
 
-            var created = await railway.ExecuteAsync("ServiceCreate", new { input }, cancellationToken);
-            serviceId = created["serviceCreate"]!["id"]!.GetValue<string>();
+            serviceId = await CreateOrAdoptAsync(
+                async () => (await railway.ExecuteAsync("ServiceCreate", new { input }, cancellationToken))["serviceCreate"]!["id"]!.GetValue<string>(),
+                () => FindAsync(name, cancellationToken));
             LogCreated(logger, name, serviceId);
         }
         else
@@ -75,13 +76,10 @@ internal sealed partial class RailwayComputeProvider(
             input = new { environmentId = environment, serviceId, vCPUs = request.Plan.Vcpus, memoryGB = request.Plan.MemoryMb / 1024.0 },
         }, cancellationToken);
 
-        var domains = await railway.ExecuteAsync("Domains", new { projectId = Project, environmentId = environment, serviceId }, cancellationToken);
-        var domain = domains["domains"]!["serviceDomains"]!.AsArray().Select(d => d!["domain"]!.GetValue<string>()).FirstOrDefault();
-        if (domain is null)
-        {
-            var created = await railway.ExecuteAsync("ServiceDomainCreate", new { input = new { environmentId = environment, serviceId } }, cancellationToken);
-            domain = created["serviceDomainCreate"]!["domain"]!.GetValue<string>();
-        }
+        var domain = await CreateOrAdoptAsync(
+            async () => (await railway.ExecuteAsync("ServiceDomainCreate", new { input = new { environmentId = environment, serviceId } }, cancellationToken))
+                ["serviceDomainCreate"]!["domain"]!.GetValue<string>(),
+            () => DomainAsync(environment, serviceId, cancellationToken));
 
         return new ServiceResource(serviceId, "https://" + domain);
     }
@@ -121,7 +119,36 @@ internal sealed partial class RailwayComputeProvider(
         LogDeleted(logger, name, serviceId);
     }
 
-    /// <summary>The ids of the project's services named like SetupClaw customers', for the operator and the sweep.</summary>
+    /// <summary>
+    /// Creates something Railway cannot create idempotently. When the answer is lost (the create may or may not have
+    /// happened) it looks again before creating again, so a retry never makes a second one.
+    /// </summary>
+    private static async Task<string> CreateOrAdoptAsync(Func<Task<string>> create, Func<Task<string?>> find)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await find() is { } existing)
+            {
+                return existing;
+            }
+
+            try
+            {
+                return await create();
+            }
+            catch (HttpRequestException) when (attempt < 3)
+            {
+            }
+        }
+    }
+
+    private async Task<string?> DomainAsync(string environment, string serviceId, CancellationToken cancellationToken)
+    {
+        var domains = await railway.ExecuteAsync("Domains", new { projectId = Project, environmentId = environment, serviceId }, cancellationToken);
+        return domains["domains"]!["serviceDomains"]!.AsArray().Select(d => d!["domain"]!.GetValue<string>()).FirstOrDefault();
+    }
+
+    /// <summary>The id of the project's service with this name, if there is one.</summary>
     public async Task<string?> FindAsync(string name, CancellationToken cancellationToken)
     {
         var project = await railway.ExecuteAsync("Project", new { id = Project }, cancellationToken);

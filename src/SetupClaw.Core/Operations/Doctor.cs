@@ -1,0 +1,219 @@
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Refit;
+using SetupClaw.Billing;
+using SetupClaw.Providers;
+using SetupClaw.Providers.Neon;
+using SetupClaw.Providers.Railway;
+using SetupClaw.Provisioning;
+
+namespace SetupClaw.Operations;
+
+/// <summary>One finding of the doctor: what was checked, whether it is fine, what was seen, and the fix when it is not.</summary>
+public sealed record DoctorFinding(string Check, bool Ok, string Detail, string? Fix = null);
+
+/// <summary>
+/// Checks the configuration the way production will use it, before a customer pays: the control database, the
+/// durable backend, Stripe's keys, the Neon key and project (with branch headroom), the Railway token (who it
+/// belongs to, the project and environment), and the model settings. Each failure says how to fix it.
+/// </summary>
+public sealed class Doctor(IConfiguration configuration)
+{
+    public async Task<IReadOnlyList<DoctorFinding>> RunAsync(CancellationToken cancellationToken)
+    {
+        var findings = new List<DoctorFinding>
+        {
+            await ControlDatabaseAsync(cancellationToken),
+            DurableBackend(),
+            Stripe(),
+            Model(),
+        };
+        var database = configuration["Providers:Database"] ?? "Local";
+        var compute = configuration["Providers:Compute"] ?? "Local";
+        ServiceProvider? providers = null;
+        try
+        {
+            var services = new ServiceCollection();
+            services.AddLogging();
+            services.AddSingleton(TimeProvider.System);
+            SetupClawServices.AddProviders(services, configuration, configuration.GetConnectionString("ControlDatabase") ?? "Host=unset");
+            providers = services.BuildServiceProvider();
+        }
+        catch (OptionsValidationException e)
+        {
+            findings.Add(new DoctorFinding("providers", false, e.Message, "Add the settings named above (see docs/operations.md, Configuration)."));
+        }
+
+        if (providers is not null)
+        {
+            await using (providers)
+            {
+                findings.Add(string.Equals(database, "Neon", StringComparison.OrdinalIgnoreCase)
+                    ? await NeonAsync(providers, cancellationToken)
+                    : new DoctorFinding("database provider", true, "Local: customer databases in the control PostgreSQL server"));
+                findings.Add(string.Equals(compute, "Railway", StringComparison.OrdinalIgnoreCase)
+                    ? await RailwayAsync(providers, cancellationToken)
+                    : new DoctorFinding("compute provider", true, "Local: runtimes as child processes of the local host"));
+            }
+        }
+
+        return findings;
+    }
+
+    private async Task<DoctorFinding> ControlDatabaseAsync(CancellationToken cancellationToken)
+    {
+        if (configuration.GetConnectionString("ControlDatabase") is not { Length: > 0 } connectionString)
+        {
+            return new DoctorFinding("control database", false, "ConnectionStrings:ControlDatabase is not set",
+                "Set ConnectionStrings__ControlDatabase, or use ./setupclaw, which starts a local PostgreSQL and sets it.");
+        }
+
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("select count(*) from information_schema.tables where table_name in ('customers', 'stripe_events', 'provisioning_steps')", connection);
+            var tables = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+            return tables == 3
+                ? new DoctorFinding("control database", true, $"{connection.Host}:{connection.Port}/{connection.Database}, migrated")
+                : new DoctorFinding("control database", true, $"{connection.Host}:{connection.Port}/{connection.Database} reachable; migrations run at the first start");
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException)
+        {
+            return new DoctorFinding("control database", false, e.Message,
+                "Check ConnectionStrings:ControlDatabase (host, port, user, password) and that PostgreSQL is running.");
+        }
+    }
+
+    private DoctorFinding DurableBackend()
+    {
+        var backend = configuration["Durable:Backend"] ?? "InMemory";
+        return backend switch
+        {
+            "InMemory" => new DoctorFinding("durable backend", true, "InMemory: fine for one machine; sagas are resumed from the control database after a restart"),
+            "AzureStorage" when configuration["Durable:AzureStorage:ConnectionString"] is { Length: > 0 } => new DoctorFinding("durable backend", true, "AzureStorage, connection string set"),
+            "AzureStorage" => new DoctorFinding("durable backend", false, "Durable:Backend is AzureStorage but Durable:AzureStorage:ConnectionString is not set",
+                "Set Durable__AzureStorage__ConnectionString (UseDevelopmentStorage=true for Azurite)."),
+            _ => new DoctorFinding("durable backend", false, $"Durable:Backend '{backend}' is unknown", "Use InMemory or AzureStorage."),
+        };
+    }
+
+    private DoctorFinding Stripe()
+    {
+        var stripe = configuration.GetSection(StripeOptions.Section).Get<StripeOptions>() ?? new StripeOptions();
+        if (!stripe.WebhookSecret.StartsWith("whsec_", StringComparison.Ordinal))
+        {
+            return new DoctorFinding("stripe", false, "Stripe:WebhookSecret is not a whsec_… signing secret",
+                "Copy the signing secret of the webhook endpoint from the Stripe dashboard (Developers → Webhooks) into Stripe__WebhookSecret.");
+        }
+
+        if (stripe.IsOffline)
+        {
+            return new DoctorFinding("stripe", true, "offline billing (no Stripe:SecretKey): the local checkout page signs events with the webhook secret");
+        }
+
+        return stripe.SecretKey!.StartsWith("sk_", StringComparison.Ordinal) || stripe.SecretKey.StartsWith("rk_", StringComparison.Ordinal)
+            ? new DoctorFinding("stripe", true, $"{(stripe.SecretKey.Contains("_live_", StringComparison.Ordinal) ? "live" : "test")} secret key and webhook secret set")
+            : new DoctorFinding("stripe", false, "Stripe:SecretKey is not an sk_… or rk_… key",
+                "Use a secret (sk_…) or restricted (rk_…) key from the Stripe dashboard; a publishable pk_… key cannot create Checkout sessions.");
+    }
+
+    private DoctorFinding Model()
+    {
+        var llm = configuration.GetSection(LlmOptions.Section).Get<LlmOptions>() ?? new LlmOptions();
+        return llm.Provider switch
+        {
+            null or "" => new DoctorFinding("model", true, "none configured: assistants run, and chat answers 503 naming Llm__Provider until one is set"),
+            "anthropic" or "openai" when string.IsNullOrWhiteSpace(llm.Model) => new DoctorFinding("model", false, $"Llm:Provider is {llm.Provider} but Llm:Model is not set", "Set Llm__Model to the model id your provider lists."),
+            "anthropic" or "openai" => new DoctorFinding("model", true, $"{llm.Provider} {llm.Model}{(llm.BaseUrl is { Length: > 0 } url ? " at " + url : "")}"),
+            _ => new DoctorFinding("model", false, $"Llm:Provider '{llm.Provider}' is not supported", "Use anthropic, or openai for any OpenAI-compatible endpoint."),
+        };
+    }
+
+    private static async Task<DoctorFinding> NeonAsync(IServiceProvider providers, CancellationToken cancellationToken)
+    {
+        var options = providers.GetRequiredService<IOptions<NeonOptions>>().Value;
+        var api = providers.GetRequiredService<INeonApi>();
+        try
+        {
+            var project = (await api.GetProjectAsync(options.ProjectId!, cancellationToken)).Project;
+            var customers = (await api.ListBranchesAsync(options.ProjectId!, "cus-", cancellationToken)).Branches.Count(b => b.Name.StartsWith("cus-", StringComparison.Ordinal));
+            var limit = project.Owner?.BranchesLimit;
+            var detail = $"project {project.Name} ({project.Id}): {customers} customer branches" + (limit is { } l ? $" of a {l}-branch limit" : "");
+            if (limit is { } max && customers + 2 >= max)
+            {
+                return new DoctorFinding("neon", false, detail + " — branch limit reached or nearly",
+                    "Each customer needs one branch: delete unused branches, or move the Neon project to a plan with more branches (Free allows 10, Launch and Scale 5,000).");
+            }
+
+            return new DoctorFinding("neon", true, detail);
+        }
+        catch (ApiException e) when (e.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return new DoctorFinding("neon", false, $"authentication failed (HTTP {(int)e.StatusCode})",
+                "Create an API key in the Neon console (Account or Organization settings → API keys) with access to the project, and set Providers__Neon__ApiKey.");
+        }
+        catch (ApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return new DoctorFinding("neon", false, $"project {options.ProjectId} not found", "Set Providers__Neon__ProjectId to the id in the Neon console's project settings.");
+        }
+        catch (Exception e) when (e is HttpRequestException or ApiException or TaskCanceledException)
+        {
+            return new DoctorFinding("neon", false, $"Neon did not answer: {e.Message}", $"Check Providers:Neon:BaseUrl ({options.BaseUrl}) and the network.");
+        }
+    }
+
+    private static async Task<DoctorFinding> RailwayAsync(IServiceProvider providers, CancellationToken cancellationToken)
+    {
+        var options = providers.GetRequiredService<RailwayOptions>();
+        var railway = providers.GetRequiredService<RailwayClient>();
+        try
+        {
+            var who = string.Equals(options.TokenKind, "Account", StringComparison.OrdinalIgnoreCase)
+                ? "account " + (await railway.ExecuteAsync("Me", null, cancellationToken))["me"]!["email"]!.GetValue<string>()
+                : options.TokenKind.ToLowerInvariant() + " token";
+            var project = (await railway.ExecuteAsync("Project", new { id = options.ProjectId }, cancellationToken))["project"]!;
+            var environments = project["environments"]!["edges"]!.AsArray().Select(e => e!["node"]!).ToList();
+            var environment = environments.FirstOrDefault(e => options.EnvironmentId is { Length: > 0 } id
+                ? e["id"]!.GetValue<string>() == id
+                : string.Equals(e["name"]!.GetValue<string>(), options.EnvironmentName, StringComparison.OrdinalIgnoreCase));
+            if (environment is null)
+            {
+                return new DoctorFinding("railway", false, $"project {project["name"]} has no environment {options.EnvironmentId ?? options.EnvironmentName}",
+                    $"Set Providers__Railway__EnvironmentName to one of: {string.Join(", ", environments.Select(e => e["name"]!.GetValue<string>()))}.");
+            }
+
+            var services = project["services"]!["edges"]!.AsArray().Count(e => e!["node"]!["name"]!.GetValue<string>().StartsWith("claw-cus-", StringComparison.Ordinal));
+            return new DoctorFinding("railway", true, $"{who}; project {project["name"]}, environment {environment["name"]}, {services} customer services");
+        }
+        catch (PermanentProvisioningException e)
+        {
+            return new DoctorFinding("railway", false, "authentication failed: " + e.Message.Split(": check", 2)[0],
+                "Check Providers__Railway__Token and Providers__Railway__TokenKind: workspace and account tokens go as 'Authorization: Bearer', project tokens as 'Project-Access-Token' (TokenKind Project).");
+        }
+        catch (Exception e) when (e is HttpRequestException or RailwayException or TaskCanceledException)
+        {
+            return new DoctorFinding("railway", false, $"Railway did not answer as expected: {e.Message}", $"Check Providers:Railway:Endpoint ({options.Endpoint}) and Providers:Railway:ProjectId.");
+        }
+    }
+
+    /// <summary>Prints the findings, one line each, with the fix under every failure; true when all are fine.</summary>
+    public static bool Print(IReadOnlyList<DoctorFinding> findings, TextWriter output)
+    {
+        foreach (var finding in findings)
+        {
+            output.WriteLine($"{(finding.Ok ? "ok  " : "FAIL")}  {finding.Check,-18} {finding.Detail}");
+            if (!finding.Ok && finding.Fix is not null)
+            {
+                output.WriteLine($"      {"",-18} fix: {finding.Fix}");
+            }
+        }
+
+        var failed = findings.Count(f => !f.Ok);
+        output.WriteLine(failed == 0 ? "All checks passed." : $"{failed} check(s) failed.");
+        return failed == 0;
+    }
+}

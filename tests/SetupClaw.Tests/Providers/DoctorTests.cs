@@ -1,0 +1,98 @@
+using Microsoft.Extensions.Configuration;
+using SetupClaw.Operations;
+using SetupClaw.Tests.Infrastructure;
+using SetupClaw.Tests.Simulators;
+
+namespace SetupClaw.Tests.Providers;
+
+/// <summary>The doctor against a real control database and the provider simulators: what is fine, and what fails with its fix.</summary>
+public sealed class DoctorTests : IAsyncLifetime
+{
+    private readonly TestDatabase database = new();
+    private NeonSimulator neon = null!;
+    private RailwaySimulator railway = null!;
+
+    public async Task InitializeAsync()
+    {
+        await database.InitializeAsync();
+        neon = await NeonSimulator.StartAsync();
+        railway = await RailwaySimulator.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await neon.DisposeAsync();
+        await railway.DisposeAsync();
+        await database.DisposeAsync();
+    }
+
+    private Task<IReadOnlyList<DoctorFinding>> RunAsync(Dictionary<string, string?>? changes = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:ControlDatabase"] = database.ConnectionString,
+            ["Stripe:WebhookSecret"] = "whsec_test",
+            ["Providers:Database"] = "Neon",
+            ["Providers:Compute"] = "Railway",
+            ["Providers:Http:RetryBaseDelay"] = "00:00:00.010",
+            ["Providers:Neon:BaseUrl"] = neon.ApiUrl.ToString(),
+            ["Providers:Neon:ApiKey"] = neon.ApiKey,
+            ["Providers:Neon:ProjectId"] = NeonSimulator.ProjectId,
+            ["Providers:Railway:Endpoint"] = railway.Endpoint.ToString(),
+            ["Providers:Railway:Token"] = railway.Token,
+            ["Providers:Railway:TokenKind"] = "Account",
+            ["Providers:Railway:ProjectId"] = RailwaySimulator.ProjectId,
+            ["Providers:Railway:Image"] = "ghcr.io/setupclaw/runtime:1.0",
+        };
+        foreach (var (key, value) in changes ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return new Doctor(new ConfigurationBuilder().AddInMemoryCollection(settings).Build()).RunAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Doctor_HealthyConfiguration_EveryCheckPasses()
+    {
+        var findings = await RunAsync();
+        using var printed = new StringWriter();
+
+        Assert.True(Doctor.Print(findings, printed), printed.ToString());
+        Assert.Contains(findings, f => f.Check == "railway" && f.Detail.Contains("founder@setupclaw.example", StringComparison.Ordinal) && f.Detail.Contains("environment production", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.Check == "neon" && f.Detail.Contains("0 customer branches of a 5000-branch limit", StringComparison.Ordinal));
+        Assert.Contains("All checks passed.", printed.ToString(), StringComparison.Ordinal);
+        Assert.Empty(neon.Violations);
+        Assert.Empty(railway.Violations);
+    }
+
+    [Theory]
+    [InlineData("Providers:Neon:ApiKey", "wrong", "neon", "authentication failed", "Providers__Neon__ApiKey")]
+    [InlineData("Providers:Railway:Token", "wrong", "railway", "authentication failed", "Project-Access-Token")]
+    [InlineData("Providers:Railway:EnvironmentName", "staging", "railway", "no environment staging", "one of: production")]
+    [InlineData("Stripe:WebhookSecret", "secret", "stripe", "whsec_", "Developers → Webhooks")]
+    [InlineData("Stripe:SecretKey", "pk_test_123", "stripe", "sk_", "publishable")]
+    [InlineData("ConnectionStrings:ControlDatabase", "Host=127.0.0.1;Port=1;Username=x;Password=y;Timeout=2", "control database", "", "PostgreSQL is running")]
+    [InlineData("Providers:Neon:ProjectId", null, "providers", "Providers:Neon:ProjectId", "docs/operations.md")]
+    [InlineData("Llm:Provider", "gemini", "model", "not supported", "anthropic")]
+    public async Task Doctor_CommonFailure_SaysWhatIsWrongAndTheFix(string setting, string? value, string check, string detail, string fix)
+    {
+        var findings = await RunAsync(new Dictionary<string, string?> { [setting] = value });
+
+        var finding = Assert.Single(findings, f => f.Check == check && !f.Ok);
+        Assert.Contains(detail, finding.Detail, StringComparison.Ordinal);
+        Assert.Contains(fix, finding.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_BranchLimitNearlyReached_FailsWithTheFix()
+    {
+        neon.MaxBranches = 3;
+
+        var finding = Assert.Single(await RunAsync(), f => f.Check == "neon");
+
+        Assert.False(finding.Ok);
+        Assert.Contains("branch limit", finding.Detail, StringComparison.Ordinal);
+        Assert.Contains("delete unused branches", finding.Fix, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Moq;
+using SetupClaw.Credentials;
+using SetupClaw.Customers;
+using SetupClaw.Plans;
+using SetupClaw.Providers;
+using SetupClaw.Provisioning;
+using SetupClaw.Tests.Infrastructure;
+using SetupClaw.Tests.Simulators;
+using Xunit.Abstractions;
+
+namespace SetupClaw.Tests.Provisioning;
+
+/// <summary>
+/// The provisioning saga in the durable test host with the real control database and the real Neon and Railway
+/// providers, talking to the simulators (which validate every request against the providers' contracts). Only the
+/// seed step (it would connect to the simulated Neon host) and the final health check's HTTP are stand-ins.
+/// </summary>
+public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TestDatabase database = new();
+    private readonly ConcurrentDictionary<string, string> workspaces = new();
+    private readonly Mock<IWorkspaceSeeder> seeder = new();
+    private NeonSimulator neon = null!;
+    private RailwaySimulator railway = null!;
+    private DurableTaskTestHost host = null!;
+    private ICustomerStore store = null!;
+    private HttpStatusCode healthStatus = HttpStatusCode.OK;
+    private readonly ProviderRetries retries = new();
+
+    public async Task InitializeAsync()
+    {
+        await database.InitializeAsync();
+        store = new PostgresCustomerStore(database.DataSource);
+        neon = await NeonSimulator.StartAsync();
+        railway = await RailwaySimulator.StartAsync();
+        seeder.Setup(s => s.SeedAsync(It.IsAny<string>(), It.IsAny<Customer>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .Callback<string, Customer, string, CancellationToken>((_, customer, workspace, _) => workspaces[customer.Id] = workspace)
+            .Returns(Task.CompletedTask);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Providers:Database"] = "Neon",
+            ["Providers:Compute"] = "Railway",
+            ["Providers:Http:RetryBaseDelay"] = "00:00:00.020",
+            ["Providers:Http:MaxRetries"] = "6",
+            ["Providers:Neon:BaseUrl"] = neon.ApiUrl.ToString(),
+            ["Providers:Neon:ApiKey"] = neon.ApiKey,
+            ["Providers:Neon:ProjectId"] = NeonSimulator.ProjectId,
+            ["Providers:Neon:OperationPollInterval"] = "00:00:00.020",
+            ["Providers:Railway:Endpoint"] = railway.Endpoint.ToString(),
+            ["Providers:Railway:Token"] = railway.Token,
+            ["Providers:Railway:ProjectId"] = RailwaySimulator.ProjectId,
+            ["Providers:Railway:Image"] = "ghcr.io/setupclaw/runtime:1.0",
+        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                host = await DurableTaskTestHost.StartAsync(
+                    registry => registry.AddSetupClawTasks(),
+                    new DurableTaskTestHostOptions
+                    {
+                        ConfigureServices = services =>
+                        {
+                            services.AddLogging();
+                            services.AddSingleton(TimeProvider.System);
+                            services.AddSingleton(store);
+                            services.AddSingleton(seeder.Object);
+                            services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
+                            services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
+                            services.AddSingleton(Options.Create(new LlmOptions()));
+                            services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new HealthStub(this));
+                            SetupClawServices.AddProviders(services, configuration, "Host=unused");
+                            services.AddSingleton(retries);
+                        },
+                    });
+                break;
+            }
+            catch (IOException e) when (attempt < 5 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+            }
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await host.DisposeAsync();
+        await neon.DisposeAsync();
+        await railway.DisposeAsync();
+        await database.DisposeAsync();
+        Assert.Empty(neon.Violations);
+        Assert.Empty(railway.Violations);
+    }
+
+    [Fact]
+    public async Task Provision_WithNeonAndRailway_ActiveWithOneBranchAndOneService()
+    {
+        var customerId = await PaidCustomerAsync();
+
+        await RunAsync(customerId);
+
+        var customer = (await store.GetAsync(customerId, default))!;
+        Assert.True(customer.Status == CustomerStatus.Active, customer.FailureReason);
+        Assert.Equal([ResourceNames.Branch(customerId)], neon.BranchNames);
+        Assert.Equal([ResourceNames.Service(customerId)], railway.ServiceNames);
+        Assert.StartsWith("br-", customer.DatabaseBranchId, StringComparison.Ordinal);
+        Assert.StartsWith($"https://{ResourceNames.Service(customerId)}-production-", customer.AccessUrl, StringComparison.Ordinal);
+        var variables = railway.Service(ResourceNames.Service(customerId))!["variables"]!;
+        Assert.Contains("-pooler.", variables["DATABASE_URL"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(customer.WorkspaceId, variables["WORKSPACE_ID"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData("create_database")]
+    [InlineData("seed_workspace")]
+    [InlineData("create_service")]
+    [InlineData("deploy")]
+    [InlineData("deployment_failed")]
+    [InlineData("health_check")]
+    public async Task Provision_FaultAtAStep_LeavesNothingInEitherProvider(string step)
+    {
+        switch (step)
+        {
+            case "create_database":
+                neon.MaxBranches = 1;
+                break;
+            case "seed_workspace":
+                seeder.Setup(s => s.SeedAsync(It.IsAny<string>(), It.IsAny<Customer>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
+                    .ThrowsAsync(new PermanentProvisioningException("injected: the seed step failed"));
+                break;
+            case "create_service":
+                railway.FaultFor = (_, _, body) => body.Contains("mutation ServiceInstanceUpdate", StringComparison.Ordinal) ? Fault.Rejected : null;
+                break;
+            case "deploy":
+                railway.FaultFor = (_, _, body) => body.Contains("mutation ServiceInstanceDeploy", StringComparison.Ordinal) ? Fault.Rejected : null;
+                break;
+            case "deployment_failed":
+                railway.DeploymentOutcome = _ => "FAILED";
+                break;
+            case "health_check":
+                healthStatus = HttpStatusCode.ServiceUnavailable;
+                break;
+        }
+
+        var customerId = await PaidCustomerAsync();
+
+        await RunAsync(customerId);
+
+        var customer = (await store.GetAsync(customerId, default))!;
+        Assert.Equal(CustomerStatus.Failed, customer.Status);
+        Assert.Empty(neon.BranchNames);
+        Assert.Empty(railway.ServiceNames);
+        Assert.Equal(0, railway.Domains);
+        if (step == "deployment_failed")
+        {
+            Assert.Contains("DATABASE_URL is not set", customer.FailureReason, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Provision_AfterACrashBetweenCreateAndRecord_AdoptsTheBranchAndTheService()
+    {
+        var customerId = await PaidCustomerAsync();
+        // What a run that crashed right after the providers answered leaves: a branch and a service, nothing recorded.
+        await using (var providers = Providers.ProviderServices.Build(neon, railway))
+        {
+            await providers.GetRequiredService<IDatabaseProvider>().CreateAsync(new DatabaseRequest(customerId, Plan.Pro), default);
+            await providers.GetRequiredService<IComputeProvider>().CreateServiceAsync(
+                new ServiceRequest(customerId, Plan.ProPlan, new Dictionary<string, string> { ["WORKSPACE_ID"] = "stale" }), default);
+        }
+
+        await RunAsync(customerId);
+
+        var customer = (await store.GetAsync(customerId, default))!;
+        Assert.True(customer.Status == CustomerStatus.Active, customer.FailureReason);
+        Assert.Equal([ResourceNames.Branch(customerId)], neon.BranchNames);
+        Assert.Equal([ResourceNames.Service(customerId)], railway.ServiceNames);
+        Assert.Equal(1, railway.Domains);
+        Assert.Equal(customer.WorkspaceId, railway.Service(ResourceNames.Service(customerId))!["variables"]!["WORKSPACE_ID"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Provision_50CustomersWith20PercentTransientFaults_AllActive()
+    {
+        neon.FaultRate = 0.2;
+        neon.RandomFaults = [Fault.ServerError, Fault.TooManyRequests, Fault.Locked];
+        railway.FaultRate = 0.2;
+        railway.RandomFaults = [Fault.ServerError, Fault.TooManyRequests, Fault.Locked];
+        // Retry-After is honoured (the provider tests wait out 1 s); here 0 s keeps 50 sagas on two durable slots quick.
+        neon.RetryAfterSeconds = 0;
+        railway.RetryAfterSeconds = 0;
+        var clock = Stopwatch.StartNew();
+        var customers = new List<string>();
+        for (var i = 0; i < 50; i++)
+        {
+            customers.Add(await PaidCustomerAsync());
+        }
+
+        await Task.WhenAll(customers.Select(id => RunAsync(id, TimeSpan.FromMinutes(6))));
+
+        var states = await Task.WhenAll(customers.Select(id => store.GetAsync(id, default)));
+        var notActive = states.Where(c => c!.Status != CustomerStatus.Active).Select(c => $"{c!.Id}: {c.Status} {c.FailureReason}").ToList();
+        var stepRetries = await database.CountAsync("select count(*) from provisioning_steps where status = 'failed'");
+        output.WriteLine($"50 customers, {clock.Elapsed.TotalSeconds:0.0} s: faults injected Neon {neon.FaultsInjected} of {neon.Requests} requests, " +
+            $"Railway {railway.FaultsInjected} of {railway.Requests}; HTTP retries Neon {retries["neon"]}, Railway {retries["railway"]}; " +
+            $"durable step retries {stepRetries}");
+        Assert.Empty(notActive);
+        Assert.Equal(50, neon.BranchNames.Count);
+        Assert.Equal(50, railway.ServiceNames.Count);
+        Assert.Equal(50, railway.Domains);
+        Assert.True(neon.FaultsInjected > 0 && railway.FaultsInjected > 0);
+        Assert.True(retries["neon"] + retries["railway"] + stepRetries >= neon.FaultsInjected + railway.FaultsInjected - 5);
+    }
+
+    private async Task<string> PaidCustomerAsync()
+    {
+        var customerId = CustomerIds.New();
+        await store.CreateAsync(new NewCustomer(customerId, $"{customerId}@example.com", "Sim", null, Plan.Pro, Secrets.Hash("st_x")), default);
+        Assert.True(await store.BeginProvisioningAsync(customerId, "cus_stripe_" + customerId, "sub_" + customerId, "cs_" + customerId, ProvisionCustomerOrchestrator.InstanceIdFor(customerId), default));
+        return customerId;
+    }
+
+    private Task RunAsync(string customerId) => RunAsync(customerId, TimeSpan.FromSeconds(90));
+
+    /// <summary>Runs the saga to its end. The test host dispatches two orchestrations at a time, so a batch queues.</summary>
+    private async Task RunAsync(string customerId, TimeSpan within)
+    {
+        var instanceId = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ProvisionCustomerOrchestrator), customerId);
+        using var timeout = new CancellationTokenSource(within);
+        try
+        {
+            await host.Client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs: false, timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            var state = await host.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
+            var steps = await store.GetStepsAsync(customerId, null, default);
+            throw new TimeoutException($"{instanceId} still {state?.RuntimeStatus} ({state?.SerializedCustomStatus}); steps: "
+                + string.Join("; ", steps.Select(s => $"{s.Name} {s.Status} {s.Error}")));
+        }
+    }
+
+    /// <summary>The runtime's /health, answering for the workspace the seed step wrote for the customer in the host name.</summary>
+    private sealed class HealthStub(SagaWithSimulatorsTests test) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var host = request.RequestUri!.Host;
+            var customerId = "cus_" + host["claw-cus-".Length..(host.IndexOf("-production", StringComparison.Ordinal))];
+            var workspace = test.workspaces.GetValueOrDefault(customerId);
+            return Task.FromResult(new HttpResponseMessage(test.healthStatus)
+            {
+                Content = new StringContent($$"""{"status":"healthy","workspaceId":"{{workspace}}","database":"connected","modelProvider":"none"}""", Encoding.UTF8, "application/json"),
+            });
+        }
+    }
+}
