@@ -4,6 +4,14 @@
 param environmentName string
 param location string = resourceGroup().location
 
+@description('Neon project holding one branch per customer, and the runtime image Railway deploys.')
+param neonProjectId string
+param railwayProjectId string
+param runtimeImage string
+@description('anthropic or openai; the model every assistant uses (the key lives in Key Vault as llm-api-key).')
+param llmProvider string = 'anthropic'
+param llmModel string
+
 var suffix = uniqueString(resourceGroup().id, environmentName)
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -54,6 +62,17 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'Stripe__WebhookSecret', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=stripe-webhook-secret)' }
         { name: 'Security__EncryptionKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=encryption-key)' }
         { name: 'Security__AdminKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=admin-key)' }
+        // Rolling a provider back to Local is a change of these two settings.
+        { name: 'Providers__Database', value: 'Neon' }
+        { name: 'Providers__Compute', value: 'Railway' }
+        { name: 'Providers__Neon__ProjectId', value: neonProjectId }
+        { name: 'Providers__Neon__ApiKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=neon-api-key)' }
+        { name: 'Providers__Railway__ProjectId', value: railwayProjectId }
+        { name: 'Providers__Railway__Image', value: runtimeImage }
+        { name: 'Providers__Railway__Token', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=railway-token)' }
+        { name: 'Llm__Provider', value: llmProvider }
+        { name: 'Llm__Model', value: llmModel }
+        { name: 'Llm__ApiKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=llm-api-key)' }
       ]
     }
   }

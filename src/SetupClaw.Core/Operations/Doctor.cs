@@ -140,12 +140,15 @@ public sealed class Doctor(IConfiguration configuration)
         try
         {
             var project = (await api.GetProjectAsync(options.ProjectId!, cancellationToken)).Project;
-            var customers = (await api.ListBranchesAsync(options.ProjectId!, "cus-", cancellationToken)).Branches.Count(b => b.Name.StartsWith("cus-", StringComparison.Ordinal));
+            var branches = (await api.ListBranchesAsync(options.ProjectId!, "", cancellationToken)).Branches;
+            var customers = branches.Count(b => b.Name.StartsWith("cus-", StringComparison.Ordinal));
             var limit = project.Owner?.BranchesLimit;
-            var detail = $"project {project.Name} ({project.Id}): {customers} customer branches" + (limit is { } l ? $" of a {l}-branch limit" : "");
-            if (limit is { } max && customers + 2 >= max)
+            var free = limit - branches.Count;
+            var detail = $"project {project.Name} ({project.Id}): {customers} customer branches, {branches.Count} in all"
+                + (limit is { } l ? $", limit {l} ({free} free)" : "");
+            if (free <= 0)
             {
-                return new DoctorFinding("neon", false, detail + " — branch limit reached or nearly",
+                return new DoctorFinding("neon", false, detail + " — the branch limit is reached: the next customer cannot be provisioned",
                     "Each customer needs one branch: delete unused branches, or move the Neon project to a plan with more branches (Free allows 10, Launch and Scale 5,000).");
             }
 

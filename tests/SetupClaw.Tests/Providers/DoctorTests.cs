@@ -60,7 +60,7 @@ public sealed class DoctorTests : IAsyncLifetime
 
         Assert.True(Doctor.Print(findings, printed), printed.ToString());
         Assert.Contains(findings, f => f.Check == "railway" && f.Detail.Contains("founder@setupclaw.example", StringComparison.Ordinal) && f.Detail.Contains("environment production", StringComparison.Ordinal));
-        Assert.Contains(findings, f => f.Check == "neon" && f.Detail.Contains("0 customer branches of a 5000-branch limit", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.Check == "neon" && f.Detail.Contains("0 customer branches, 1 in all, limit 5000 (4999 free)", StringComparison.Ordinal));
         Assert.Contains("All checks passed.", printed.ToString(), StringComparison.Ordinal);
         Assert.Empty(neon.Violations);
         Assert.Empty(railway.Violations);
@@ -85,9 +85,9 @@ public sealed class DoctorTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Doctor_BranchLimitNearlyReached_FailsWithTheFix()
+    public async Task Doctor_BranchLimitReached_FailsWithTheFix()
     {
-        neon.MaxBranches = 3;
+        neon.MaxBranches = 1; // the default branch takes the only slot
 
         var finding = Assert.Single(await RunAsync(), f => f.Check == "neon");
 

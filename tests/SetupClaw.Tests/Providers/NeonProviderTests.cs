@@ -145,6 +145,17 @@ public sealed class NeonProviderTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("Providers:Neon:ApiKey")]
+    [InlineData("Providers:Neon:ProjectId")]
+    public void Start_NeonChosenWithoutASetting_FailsNamingIt(string setting)
+    {
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            ProviderServices.Build(neon, null, new Dictionary<string, string?> { [setting] = "" }));
+
+        Assert.Contains(setting, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("post", "/projects/autumn-disk-484331/branches", """{"endpoints": [{"type": "read_writer"}]}""", "is not one of")]
     [InlineData("post", "/projects/autumn-disk-484331/branches", """{"endpoints": [{"autoscaling_limit_min_cu": 0.25}]}""", "body.endpoints[0].type is required")]
     [InlineData("post", "/projects/autumn-disk-484331/branches/br-x/roles", """{"role": {}}""", "body.role.name is required")]
