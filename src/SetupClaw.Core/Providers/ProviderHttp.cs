@@ -44,6 +44,13 @@ public static class ProviderHttp
         builder.AddResilienceHandler(provider, (pipeline, context) =>
         {
             var retries = context.ServiceProvider.GetRequiredService<ProviderRetries>();
+            if (options.MaxRetries < 1)
+            {
+                // 0 turns HTTP-level retries off (Polly accepts at least one attempt); the durable retries remain.
+                pipeline.AddTimeout(options.AttemptTimeout);
+                return;
+            }
+
             pipeline.AddRetry(new HttpRetryStrategyOptions
             {
                 MaxRetryAttempts = options.MaxRetries,
