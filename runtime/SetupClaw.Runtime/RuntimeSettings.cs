@@ -71,7 +71,14 @@ public sealed partial record RuntimeSettings
                 }
                 else if (!key.Equals("channel_binding", StringComparison.OrdinalIgnoreCase) && !key.Equals("options", StringComparison.OrdinalIgnoreCase))
                 {
-                    builder[key] = value;
+                    try
+                    {
+                        builder[key] = value;
+                    }
+                    catch (ArgumentException)
+                    {
+                        // A libpq parameter Npgsql does not know: the connection works without it.
+                    }
                 }
             }
         }

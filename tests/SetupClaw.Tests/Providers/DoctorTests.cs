@@ -28,22 +28,10 @@ public sealed class DoctorTests : IAsyncLifetime
 
     private Task<IReadOnlyList<DoctorFinding>> RunAsync(Dictionary<string, string?>? changes = null)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:ControlDatabase"] = database.ConnectionString,
-            ["Stripe:WebhookSecret"] = "whsec_test",
-            ["Providers:Database"] = "Neon",
-            ["Providers:Compute"] = "Railway",
-            ["Providers:Http:RetryBaseDelay"] = "00:00:00.010",
-            ["Providers:Neon:BaseUrl"] = neon.ApiUrl.ToString(),
-            ["Providers:Neon:ApiKey"] = neon.ApiKey,
-            ["Providers:Neon:ProjectId"] = NeonSimulator.ProjectId,
-            ["Providers:Railway:Endpoint"] = railway.Endpoint.ToString(),
-            ["Providers:Railway:Token"] = railway.Token,
-            ["Providers:Railway:TokenKind"] = "Account",
-            ["Providers:Railway:ProjectId"] = RailwaySimulator.ProjectId,
-            ["Providers:Railway:Image"] = "ghcr.io/setupclaw/runtime:1.0",
-        };
+        var settings = ProviderServices.Settings(neon, railway);
+        settings["ConnectionStrings:ControlDatabase"] = database.ConnectionString;
+        settings["Stripe:WebhookSecret"] = "whsec_test";
+        settings["Providers:Railway:TokenKind"] = "Account";
         foreach (var (key, value) in changes ?? [])
         {
             settings[key] = value;

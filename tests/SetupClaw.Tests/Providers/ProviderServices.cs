@@ -7,7 +7,8 @@ namespace SetupClaw.Tests.Providers;
 /// <summary>The providers wired exactly as the hosts wire them (SetupClawServices.AddProviders), pointed at simulators.</summary>
 public static class ProviderServices
 {
-    public static ServiceProvider Build(NeonSimulator? neon, RailwaySimulator? railway, IDictionary<string, string?>? extra = null)
+    /// <summary>The settings that choose Neon and/or Railway and point them at the simulators, with quick HTTP retries.</summary>
+    public static Dictionary<string, string?> Settings(NeonSimulator? neon, RailwaySimulator? railway)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -33,6 +34,12 @@ public static class ProviderServices
             settings["Providers:Railway:Image"] = "ghcr.io/setupclaw/runtime:1.0";
         }
 
+        return settings;
+    }
+
+    public static ServiceProvider Build(NeonSimulator? neon, RailwaySimulator? railway, IDictionary<string, string?>? extra = null)
+    {
+        var settings = Settings(neon, railway);
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
             settings[key] = value;

@@ -54,34 +54,18 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
 
         var httpClients = new Mock<IHttpClientFactory>();
         httpClients.Setup(f => f.CreateClient(It.IsAny<string>())).Returns(() => new HttpClient(new StubHandler(this)));
-        // The test host binds a random port; another process of the suite (a runtime, a stub) can hold it. Try again.
-        for (var attempt = 1; ; attempt++)
+        host = await DurableTestHosts.StartAsync(services =>
         {
-            try
-            {
-                host = await DurableTaskTestHost.StartAsync(
-                    registry => registry.AddSetupClawTasks(),
-                    new DurableTaskTestHostOptions
-                    {
-                        ConfigureServices = services =>
-                        {
-                            services.AddSingleton(store);
-                            services.AddSingleton(databases.Object);
-                            services.AddSingleton(compute.Object);
-                            services.AddSingleton(seeder.Object);
-                            services.AddSingleton(httpClients.Object);
-                            services.AddSingleton(TimeProvider.System);
-                            services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
-                            services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
-                            services.AddLogging();
-                        },
-                    });
-                break;
-            }
-            catch (IOException e) when (attempt < 5 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-            {
-            }
-        }
+            services.AddSingleton(store);
+            services.AddSingleton(databases.Object);
+            services.AddSingleton(compute.Object);
+            services.AddSingleton(seeder.Object);
+            services.AddSingleton(httpClients.Object);
+            services.AddSingleton(TimeProvider.System);
+            services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
+            services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
+            services.AddLogging();
+        });
     }
 
     public async Task DisposeAsync()

@@ -45,50 +45,20 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         seeder.Setup(s => s.SeedAsync(It.IsAny<string>(), It.IsAny<Customer>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .Callback<string, Customer, string, CancellationToken>((_, customer, workspace, _) => workspaces[customer.Id] = workspace)
             .Returns(Task.CompletedTask);
-        var settings = new Dictionary<string, string?>
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(Providers.ProviderServices.Settings(neon, railway)).Build();
+        host = await DurableTestHosts.StartAsync(services =>
         {
-            ["Providers:Database"] = "Neon",
-            ["Providers:Compute"] = "Railway",
-            ["Providers:Http:RetryBaseDelay"] = "00:00:00.020",
-            ["Providers:Http:MaxRetries"] = "6",
-            ["Providers:Neon:BaseUrl"] = neon.ApiUrl.ToString(),
-            ["Providers:Neon:ApiKey"] = neon.ApiKey,
-            ["Providers:Neon:ProjectId"] = NeonSimulator.ProjectId,
-            ["Providers:Neon:OperationPollInterval"] = "00:00:00.020",
-            ["Providers:Railway:Endpoint"] = railway.Endpoint.ToString(),
-            ["Providers:Railway:Token"] = railway.Token,
-            ["Providers:Railway:ProjectId"] = RailwaySimulator.ProjectId,
-            ["Providers:Railway:Image"] = "ghcr.io/setupclaw/runtime:1.0",
-        };
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                host = await DurableTaskTestHost.StartAsync(
-                    registry => registry.AddSetupClawTasks(),
-                    new DurableTaskTestHostOptions
-                    {
-                        ConfigureServices = services =>
-                        {
-                            services.AddLogging();
-                            services.AddSingleton(TimeProvider.System);
-                            services.AddSingleton(store);
-                            services.AddSingleton(seeder.Object);
-                            services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
-                            services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
-                            services.AddSingleton(Options.Create(new LlmOptions()));
-                            services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new HealthStub(this));
-                            SetupClawServices.AddProviders(services, configuration, "Host=unused");
-                            services.AddSingleton(retries);
-                        },
-                    });
-                break;
-            }
-            catch (IOException e) when (attempt < 5 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-            {
-            }
-        }
+            services.AddLogging();
+            services.AddSingleton(TimeProvider.System);
+            services.AddSingleton(store);
+            services.AddSingleton(seeder.Object);
+            services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
+            services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
+            services.AddSingleton(Options.Create(new LlmOptions()));
+            services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new HealthStub(this));
+            SetupClawServices.AddProviders(services, configuration, "Host=unused");
+            services.AddSingleton(retries);
+        });
     }
 
     public async Task DisposeAsync()
