@@ -33,34 +33,38 @@ public sealed class Doctor(IConfiguration configuration)
         };
         var database = configuration["Providers:Database"] ?? "Local";
         var compute = configuration["Providers:Compute"] ?? "Local";
-        ServiceProvider? providers = null;
+        findings.Add(string.Equals(database, "Neon", StringComparison.OrdinalIgnoreCase)
+            ? await WithProviderAsync("neon", "Providers:Compute", NeonAsync, cancellationToken)
+            : new DoctorFinding("database provider", true, $"{database}: customer databases in the control PostgreSQL server"));
+        findings.Add(string.Equals(compute, "Railway", StringComparison.OrdinalIgnoreCase)
+            ? await WithProviderAsync("railway", "Providers:Database", RailwayAsync, cancellationToken)
+            : new DoctorFinding("compute provider", true, $"{compute}: runtimes as child processes of the local host"));
+        return findings;
+    }
+
+    /// <summary>
+    /// Builds one provider as the hosts do (the other one set to Local, so each is checked on its own) and runs its
+    /// check; missing settings are a finding, not a crash.
+    /// </summary>
+    private async Task<DoctorFinding> WithProviderAsync(
+        string check, string otherProvider, Func<IServiceProvider, CancellationToken, Task<DoctorFinding>> run, CancellationToken cancellationToken)
+    {
+        var alone = new ConfigurationBuilder().AddConfiguration(configuration)
+            .AddInMemoryCollection(new Dictionary<string, string?> { [otherProvider] = "Local" }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(TimeProvider.System);
         try
         {
-            var services = new ServiceCollection();
-            services.AddLogging();
-            services.AddSingleton(TimeProvider.System);
-            SetupClawServices.AddProviders(services, configuration, configuration.GetConnectionString("ControlDatabase") ?? "Host=unset");
-            providers = services.BuildServiceProvider();
+            SetupClawServices.AddProviders(services, alone, configuration.GetConnectionString("ControlDatabase") ?? "Host=unset");
         }
         catch (OptionsValidationException e)
         {
-            findings.Add(new DoctorFinding("providers", false, e.Message, "Add the settings named above (see docs/operations.md, Configuration)."));
+            return new DoctorFinding(check, false, e.Message, "Add the settings named above (docs/operations.md, Configuration).");
         }
 
-        if (providers is not null)
-        {
-            await using (providers)
-            {
-                findings.Add(string.Equals(database, "Neon", StringComparison.OrdinalIgnoreCase)
-                    ? await NeonAsync(providers, cancellationToken)
-                    : new DoctorFinding("database provider", true, "Local: customer databases in the control PostgreSQL server"));
-                findings.Add(string.Equals(compute, "Railway", StringComparison.OrdinalIgnoreCase)
-                    ? await RailwayAsync(providers, cancellationToken)
-                    : new DoctorFinding("compute provider", true, "Local: runtimes as child processes of the local host"));
-            }
-        }
-
-        return findings;
+        await using var providers = services.BuildServiceProvider();
+        return await run(providers, cancellationToken);
     }
 
     private async Task<DoctorFinding> ControlDatabaseAsync(CancellationToken cancellationToken)
