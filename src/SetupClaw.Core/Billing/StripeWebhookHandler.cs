@@ -22,6 +22,9 @@ public sealed partial class StripeWebhookHandler(
 {
     public const int MaxBodyBytes = 512 * 1024;
 
+    private static readonly System.Text.RegularExpressions.Regex EventShape = new("^[A-Za-z0-9_]{1,255}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    private static readonly System.Text.RegularExpressions.Regex TypeShape = new("^[a-z0-9_.]{1,100}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
     public async Task<IResult> HandleAsync(HttpRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -60,6 +63,13 @@ public sealed partial class StripeWebhookHandler(
             return Problems.BadRequest("Malformed event", "The event has no id or no type.");
         }
 
+        // Stripe's ids and types are short words of [A-Za-z0-9_] and [a-z0-9_.]: anything else (control characters,
+        // NUL, kilobytes of text) is not from Stripe and is refused before it reaches the database.
+        if (!EventShape.IsMatch(stripeEvent.Id) || !TypeShape.IsMatch(stripeEvent.Type))
+        {
+            return Problems.BadRequest("Malformed event", "The event id or type has characters or a length Stripe never sends.");
+        }
+
         if (await store.IsEventProcessedAsync(stripeEvent.Id, cancellationToken))
         {
             return Results.Ok(new { received = true, duplicate = true });
@@ -79,7 +89,7 @@ public sealed partial class StripeWebhookHandler(
 
     private async Task<(string?, string)> OnCheckoutCompletedAsync(Event stripeEvent, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        if (stripeEvent.Data.Object is not Session session)
+        if (stripeEvent.Data?.Object is not Session session)
         {
             return (null, "malformed_object");
         }
@@ -90,19 +100,20 @@ public sealed partial class StripeWebhookHandler(
             return (null, "unknown_customer");
         }
 
-        var outcome = await lifecycle.StartProvisioningAsync(durable, customer, session.CustomerId, session.SubscriptionId, session.Id, cancellationToken);
+        var outcome = await lifecycle.StartProvisioningAsync(
+            durable, customer, StripeId(session.CustomerId), StripeId(session.SubscriptionId), StripeId(session.Id), cancellationToken);
         return (customer.Id, outcome);
     }
 
     private async Task<(string?, string)> OnSubscriptionDeletedAsync(Event stripeEvent, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        if (stripeEvent.Data.Object is not Subscription subscription)
+        if (stripeEvent.Data?.Object is not Subscription subscription)
         {
             return (null, "malformed_object");
         }
 
         var customer = await FindAsync(null, subscription.Metadata, cancellationToken)
-            ?? (subscription.Id is null ? null : await store.FindBySubscriptionAsync(subscription.Id, cancellationToken));
+            ?? (StripeId(subscription.Id) is { } subscriptionId ? await store.FindBySubscriptionAsync(subscriptionId, cancellationToken) : null);
         if (customer is null)
         {
             return (null, "unknown_customer");
@@ -110,6 +121,9 @@ public sealed partial class StripeWebhookHandler(
 
         return (customer.Id, await lifecycle.StartDeprovisioningAsync(durable, customer, cancellationToken));
     }
+
+    /// <summary>A Stripe object id as Stripe writes them, or null: nothing else is stored or looked up.</summary>
+    private static string? StripeId(string? id) => id is not null && EventShape.IsMatch(id) ? id : null;
 
     private async Task<Customer?> FindAsync(string? referenceId, IDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
