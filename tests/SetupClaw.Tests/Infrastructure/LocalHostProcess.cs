@@ -135,7 +135,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
 public static class Wait
 {
     /// <summary>Polls a condition until it holds or the deadline passes: no fixed sleeps in tests.</summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, TimeSpan? poll = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (!await condition())
@@ -145,7 +145,7 @@ public static class Wait
                 throw new TimeoutException($"Timed out after {timeout.TotalSeconds:0} s waiting for {what}.");
             }
 
-            await Task.Delay(50);
+            await Task.Delay(poll ?? TimeSpan.FromMilliseconds(50));
         }
     }
 }

@@ -54,7 +54,7 @@ public sealed class RuntimeInstance : IAsyncDisposable
         var connection = new NpgsqlConnectionStringBuilder(TestDatabase.AdminConnectionString) { Database = name }.ConnectionString;
         if (database is null)
         {
-            await AdminAsync($"create database \"{name}\"");
+            await TestDatabase.ExecuteAdminAsync($"create database \"{name}\"");
         }
 
         var customer = new Customer
@@ -128,36 +128,35 @@ public sealed class RuntimeInstance : IAsyncDisposable
 
         var baseUrl = new Uri($"http://127.0.0.1:{port}");
         using var probe = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(2) };
-        while (true)
+        try
         {
-            if (process.HasExited)
+            // Polled every 20 ms: StartedIn is the start-up figure the footprint benchmark prints.
+            await Wait.UntilAsync(async () =>
             {
-                await process.WaitForExitAsync(); // drains the redirected output
-                var output = string.Join("\n", lines);
-                throw output.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
-                    ? new AddressInUse(output)
-                    : new InvalidOperationException($"The runtime exited with {process.ExitCode}: {output}");
-            }
-
-            try
-            {
-                using var health = await probe.GetAsync(new Uri("/health", UriKind.Relative));
-                if (health.IsSuccessStatusCode)
+                if (process.HasExited)
                 {
-                    break;
+                    await process.WaitForExitAsync(); // drains the redirected output
+                    var output = string.Join("\n", lines);
+                    throw output.Contains("address already in use", StringComparison.OrdinalIgnoreCase)
+                        ? new AddressInUse(output)
+                        : new InvalidOperationException($"The runtime exited with {process.ExitCode}: {output}");
                 }
-            }
-            catch (HttpRequestException)
-            {
-            }
 
-            if (watch.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"The runtime did not become healthy in 30 s: {string.Join("\n", lines)}");
-            }
-
-            await Task.Delay(20);
+                try
+                {
+                    using var health = await probe.GetAsync(new Uri("/health", UriKind.Relative));
+                    return health.IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(30), "the runtime to become healthy", TimeSpan.FromMilliseconds(20));
+        }
+        catch (TimeoutException e)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{e.Message} Output: {string.Join("\n", lines)}", e);
         }
 
         return new RuntimeInstance(process, lines, name, apiKey, baseUrl, watch.Elapsed);
@@ -218,15 +217,7 @@ public sealed class RuntimeInstance : IAsyncDisposable
     public async Task DropDatabaseAsync()
     {
         NpgsqlConnection.ClearAllPools();
-        await AdminAsync($"drop database if exists \"{Database}\" with (force)");
-    }
-
-    private static async Task AdminAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(TestDatabase.AdminConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
+        await TestDatabase.ExecuteAdminAsync($"drop database if exists \"{Database}\" with (force)");
     }
 
     private sealed class AddressInUse(string message) : Exception(message);

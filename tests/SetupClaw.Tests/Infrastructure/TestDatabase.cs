@@ -65,7 +65,8 @@ public sealed class TestDatabase : IAsyncLifetime
         return await command.ExecuteScalarAsync() is not null;
     }
 
-    private static async Task ExecuteAdminAsync(string sql)
+    /// <summary>Runs one statement as the superuser, on the server's default database.</summary>
+    public static async Task ExecuteAdminAsync(string sql)
     {
         await using var connection = new NpgsqlConnection(AdminConnectionString);
         await connection.OpenAsync();
