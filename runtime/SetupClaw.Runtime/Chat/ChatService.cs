@@ -69,9 +69,10 @@ public sealed partial class ChatService(
             conversationId = existing;
         }
 
-        if (await usage.TryReserveAsync(cancellationToken) is not { } used)
+        // One month for the whole chat: reserved, recorded and (on failure) given back in the same month.
+        var month = usage.CurrentMonth;
+        if (await usage.TryReserveAsync(month, cancellationToken) is not { } used)
         {
-            var month = usage.CurrentMonth;
             return (null, Problems.Of(429, "Monthly message limit reached",
                 $"This assistant has used all {usage.Limit:N0} messages of the {settings.PlanName} plan for {month:yyyy-MM}. The allowance renews on {month.AddMonths(1):yyyy-MM-dd}; a larger plan raises it.",
                 new Dictionary<string, object?> { ["limit"] = usage.Limit, ["used"] = (await usage.ThisMonthAsync(cancellationToken)).Messages, ["renewsOn"] = month.AddMonths(1) }));
@@ -80,11 +81,11 @@ public sealed partial class ChatService(
         try
         {
             List<ChatMessage> prompt = [new(ChatRole.System, await composer.ComposeAsync(input.Message, cancellationToken)), .. history, new(ChatRole.User, input.Message)];
-            return (new PreparedChat(conversationId, input.ExternalKey, input.Message, prompt, usage.CurrentMonth, used), null);
+            return (new PreparedChat(conversationId, input.ExternalKey, input.Message, prompt, month, used), null);
         }
         catch
         {
-            await usage.ReleaseAsync(usage.CurrentMonth);
+            await usage.ReleaseAsync(month);
             throw;
         }
     }

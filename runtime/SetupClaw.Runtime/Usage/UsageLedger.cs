@@ -22,15 +22,15 @@ public sealed class UsageLedger(NpgsqlDataSource db, RuntimeSettings settings, T
         }
     }
 
-    /// <summary>Reserves one message of this month's allowance: the count used including it, or null when none is left.</summary>
-    public async Task<int?> TryReserveAsync(CancellationToken cancellationToken)
+    /// <summary>Reserves one message of <paramref name="month"/>'s allowance: the count used including it, or null when none is left.</summary>
+    public async Task<int?> TryReserveAsync(DateOnly month, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand("""
             insert into usage_monthly (month, messages) select $1, 1 where $2 > 0
             on conflict (month) do update set messages = usage_monthly.messages + 1 where usage_monthly.messages < $2
             returning messages
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = CurrentMonth });
+        command.Parameters.Add(new NpgsqlParameter { Value = month });
         command.Parameters.Add(new NpgsqlParameter { Value = Limit });
         return await command.ExecuteScalarAsync(cancellationToken) is int used ? used : null;
     }

@@ -76,7 +76,7 @@ internal sealed partial class RailwayComputeProvider(
             input = new { environmentId = environment, serviceId, vCPUs = request.Plan.Vcpus, memoryGB = request.Plan.MemoryMb / 1024.0 },
         }, cancellationToken);
 
-        var domain = await CreateOrAdoptAsync(
+        var domain = await DomainAsync(environment, serviceId, cancellationToken) ?? await CreateOrAdoptAsync(
             async () => (await railway.ExecuteAsync("ServiceDomainCreate", new { input = new { environmentId = environment, serviceId } }, cancellationToken))
                 ["serviceDomainCreate"]!["domain"]!.GetValue<string>(),
             () => DomainAsync(environment, serviceId, cancellationToken));
@@ -120,24 +120,24 @@ internal sealed partial class RailwayComputeProvider(
     }
 
     /// <summary>
-    /// Creates something Railway cannot create idempotently. When the answer is lost (the create may or may not have
-    /// happened) it looks again before creating again, so a retry never makes a second one.
+    /// Creates something Railway cannot create idempotently (the caller has just looked and found none). When the
+    /// answer is lost, the create may or may not have happened: it looks again before creating again, so a retry
+    /// never makes a second one.
     /// </summary>
     private static async Task<string> CreateOrAdoptAsync(Func<Task<string>> create, Func<Task<string?>> find)
     {
         for (var attempt = 1; ; attempt++)
         {
-            if (await find() is { } existing)
-            {
-                return existing;
-            }
-
             try
             {
                 return await create();
             }
             catch (HttpRequestException) when (attempt < 3)
             {
+                if (await find() is { } created)
+                {
+                    return created;
+                }
             }
         }
     }
