@@ -63,6 +63,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'Security__EncryptionKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=encryption-key)' }
         { name: 'Security__AdminKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=admin-key)' }
         // Rolling a provider back to Local is a change of these two settings.
+        { name: 'Sweep__Schedule', value: '0 */5 * * * *' }
         { name: 'Providers__Database', value: 'Neon' }
         { name: 'Providers__Compute', value: 'Railway' }
         { name: 'Providers__Neon__ProjectId', value: neonProjectId }

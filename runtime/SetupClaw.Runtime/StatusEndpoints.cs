@@ -18,11 +18,11 @@ public static class StatusEndpoints
                 await using var command = db.CreateCommand("select 1");
                 command.CommandTimeout = 3;
                 await command.ExecuteScalarAsync(cancellationToken);
-                return Results.Ok(new Health("healthy", settings.WorkspaceId, "connected", model.Provider));
+                return Results.Ok(new Health("healthy", settings.WorkspaceId, "connected", model.Provider, settings.PlanName));
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
-                return Results.Json(new Health("unhealthy", settings.WorkspaceId, "unreachable", model.Provider), statusCode: 503);
+                return Results.Json(new Health("unhealthy", settings.WorkspaceId, "unreachable", model.Provider, settings.PlanName), statusCode: 503);
             }
         });
 
@@ -54,5 +54,5 @@ public static class StatusEndpoints
         });
     }
 
-    public sealed record Health(string Status, string WorkspaceId, string Database, string ModelProvider);
+    public sealed record Health(string Status, string WorkspaceId, string Database, string ModelProvider, string Plan);
 }

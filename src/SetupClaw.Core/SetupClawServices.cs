@@ -55,7 +55,13 @@ public static class SetupClawServices
         services.AddSingleton<SecretBox>();
         services.AddSingleton<PlanCatalog>();
         services.AddSingleton<IWorkspaceSeeder, WorkspaceSeeder>();
-        services.AddSingleton<LifecycleStarter>();
+        services.AddSingleton<LifecycleStore>();
+        services.AddSingleton<OrphanStore>();
+        services.AddSingleton<CustomerLifecycle>();
+        services.AddSingleton<ICustomerData, PostgresCustomerData>();
+        services.AddTransient<OrphanSweeper>();
+        services.AddTransient<OrphansHandler>();
+        services.AddOptions<SweepOptions>().Bind(configuration.GetSection(SweepOptions.Section));
         services.AddSingleton<SignupHandler>();
         services.AddSingleton<StripeWebhookHandler>();
         services.AddSingleton<ProvisioningStatusHandler>();
@@ -79,6 +85,15 @@ public static class SetupClawServices
         return registry
             .AddOrchestrator<ProvisionCustomerOrchestrator>()
             .AddOrchestrator<DeprovisionCustomerOrchestrator>()
+            .AddOrchestrator<CustomerLifecycleOrchestrator>()
+            .AddOrchestrator<ChangePlanOrchestrator>()
+            .AddActivity<NextLifecycleStepActivity>()
+            .AddActivity<ReleaseLifecycleActivity>()
+            .AddActivity<BeginProvisioningRunActivity>()
+            .AddActivity<SetSuspendedActivity>()
+            .AddActivity<ApplyPlanActivity>()
+            .AddActivity<ArchiveCustomerDataActivity>()
+            .AddActivity<RecordOrphanActivity>()
             .AddActivity<ReserveCredentialsActivity>()
             .AddActivity<CreateDatabaseActivity>()
             .AddActivity<SeedWorkspaceActivity>()

@@ -20,6 +20,10 @@ internal static class Endpoints
         app.MapGet("/api/orchestrations/{instanceId}", (HttpRequest request, string instanceId, OrchestrationStatusHandler handler, DurableTaskClient durable, CancellationToken ct) =>
             handler.HandleAsync(request, instanceId, durable, ct));
 
+        app.MapGet("/api/operator/orphans", (HttpRequest request, OrphansHandler handler, CancellationToken ct) => handler.ListAsync(request, ct));
+        app.MapPost("/api/operator/sweep", (HttpRequest request, OrphansHandler handler, DurableTaskClient durable, CancellationToken ct) =>
+            handler.SweepAsync(request, durable, ct));
+
         app.MapGet("/", () => OfflineCheckoutHandler.Page("index"));
         app.MapGet("/success/{customerId}", (string customerId) => OfflineCheckoutHandler.Page("success"));
         app.MapGet("/checkout/{customerId}", (string customerId, OfflineCheckoutHandler handler, CancellationToken ct) => handler.CheckoutPageAsync(customerId, ct));

@@ -1,18 +1,21 @@
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Options;
 using SetupClaw.Customers;
-using SetupClaw.Deprovisioning;
+using SetupClaw.Operations;
 using SetupClaw.Providers;
 using SetupClaw.Providers.Local;
-using SetupClaw.Provisioning;
 
 namespace SetupClaw.LocalHost;
 
 /// <summary>
-/// After a restart of the local host: brings back the runtimes of active customers, and restarts any saga the
-/// in-memory backend forgot (its steps adopt what the interrupted run created, so nothing is made twice).
+/// The local host's upkeep. At start it brings back the runtimes of active and suspended customers (local runtimes
+/// die with the host) and, with the in-memory backend (which forgets every run on restart), starts again at once the
+/// lifecycle runs the control database says were in flight; their steps adopt what the lost run created. Then it
+/// sweeps every <c>Sweep:IntervalSeconds</c> (the Functions app's timer does this in Azure).
 /// </summary>
 internal sealed partial class LocalRecovery(
-    ICustomerStore store, IComputeProvider compute, DurableTaskClient durable, IHostApplicationLifetime lifetime, ILogger<LocalRecovery> logger)
+    ICustomerStore store, IComputeProvider compute, DurableTaskClient durable, IServiceScopeFactory scopes, IOptions<SweepOptions> options,
+    IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<LocalRecovery> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -21,36 +24,50 @@ internal sealed partial class LocalRecovery(
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken);
 
-        foreach (var customer in await store.ListByStatusAsync(CustomerStatus.Active, stoppingToken))
+        foreach (var status in new[] { CustomerStatus.Active, CustomerStatus.Suspended })
         {
-            // Only local runtimes die with the host; a Railway service keeps running without it.
-            if (compute is LocalComputeProvider local && customer.RailwayServiceId is { } serviceId && local.Exists(serviceId) && !local.IsRunning(serviceId))
+            foreach (var customer in await store.ListByStatusAsync(status, stoppingToken))
             {
-                await local.DeployAsync(serviceId, stoppingToken);
-                LogRestored(logger, customer.Id, serviceId);
+                // Only local runtimes die with the host; a Railway service keeps running without it.
+                if (compute is LocalComputeProvider local && customer.RailwayServiceId is { } serviceId && local.Exists(serviceId) && !local.IsRunning(serviceId))
+                {
+                    await local.DeployAsync(serviceId, stoppingToken);
+                    LogRestored(logger, customer.Id, serviceId);
+                }
             }
         }
 
-        await ResumeAsync(CustomerStatus.Provisioning, nameof(ProvisionCustomerOrchestrator), ProvisionCustomerOrchestrator.InstanceIdFor, stoppingToken);
-        await ResumeAsync(CustomerStatus.Deprovisioning, nameof(DeprovisionCustomerOrchestrator), DeprovisionCustomerOrchestrator.InstanceIdFor, stoppingToken);
+        var inMemory = !string.Equals(configuration["Durable:Backend"], "AzureStorage", StringComparison.OrdinalIgnoreCase);
+        var grace = TimeSpan.FromSeconds(options.Value.GraceSeconds);
+        await SweepAsync(inMemory ? TimeSpan.Zero : grace, stoppingToken);
+        if (options.Value.IntervalSeconds <= 0)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            await SweepAsync(grace, stoppingToken);
+        }
     }
 
-    private async Task ResumeAsync(string status, string orchestrator, Func<string, string> instanceIdFor, CancellationToken cancellationToken)
+    private async Task SweepAsync(TimeSpan grace, CancellationToken cancellationToken)
     {
-        foreach (var customer in await store.ListByStatusAsync(status, cancellationToken))
+        try
         {
-            var instanceId = instanceIdFor(customer.Id);
-            if (await durable.GetInstanceAsync(instanceId, cancellationToken) is null)
-            {
-                await durable.ScheduleNewOrchestrationInstanceAsync(orchestrator, customer.Id, new Microsoft.DurableTask.StartOrchestrationOptions(instanceId), cancellationToken);
-                LogResumed(logger, orchestrator, customer.Id);
-            }
+            using var scope = scopes.CreateScope();
+            await scope.ServiceProvider.GetRequiredService<OrphanSweeper>().SweepAsync(durable, grace, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogSweepFailed(logger, e);
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Restored the runtime of {CustomerId} ({ServiceId})")]
     private static partial void LogRestored(ILogger logger, string customerId, string serviceId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Restarted {Orchestrator} for {CustomerId}: its saga was lost with the previous host")]
-    private static partial void LogResumed(ILogger logger, string orchestrator, string customerId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The sweep failed; it runs again at the next interval")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }

@@ -24,6 +24,13 @@ public sealed partial class ChatService(
 {
     public ChatOptions Options => new() { ModelId = model.Model, MaxOutputTokens = model.MaxOutputTokens };
 
+    /// <summary>The control plane's suspension mark (<c>billing.suspended_since</c>), written when Stripe gives up on a payment.</summary>
+    private async Task<string?> SuspendedSinceAsync(CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("select value from workspace_settings where key = 'billing.suspended_since'");
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
     public IChatClient Client => model.Client ?? throw new InvalidOperationException(model.ConfigurationProblem);
 
     public async Task<(PreparedChat? Chat, ProblemHttpResult? Problem)> PrepareAsync(ChatInput input, CancellationToken cancellationToken)
@@ -46,6 +53,13 @@ public sealed partial class ChatService(
         if (input.Message.Contains('\0', StringComparison.Ordinal))
         {
             return (null, Problems.BadRequest("'message' must not contain NUL characters."));
+        }
+
+        if (await SuspendedSinceAsync(cancellationToken) is { } since)
+        {
+            return (null, Problems.Of(402, "Assistant suspended",
+                $"This assistant is paused because the subscription's payment did not go through (since {since}). Update the payment method in the billing portal: chat comes back as soon as the invoice is paid. Your memories, conversations and files are kept.",
+                new Dictionary<string, object?> { ["suspendedSince"] = since }));
         }
 
         var conversationId = Guid.CreateVersion7();

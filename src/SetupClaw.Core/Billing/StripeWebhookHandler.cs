@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using SetupClaw.Customers;
 using SetupClaw.Http;
 using SetupClaw.Lifecycle;
+using SetupClaw.Plans;
 using Stripe;
 using Stripe.Checkout;
 using Customer = SetupClaw.Customers.Customer;
@@ -14,11 +15,13 @@ namespace SetupClaw.Billing;
 
 /// <summary>
 /// <c>POST /api/stripe/webhook</c>. Verifies the signature over the raw body (300 s tolerance), answers at once and
-/// never provisions inside the request: it only starts orchestrations. Events are recorded by id after they are
-/// handled, so a delivery that fails halfway is handled again on Stripe's retry, and a repeated one is not.
+/// never provisions inside the request. Each event becomes a fact about the customer (billing state and/or plan, at
+/// the event's time), stored newest-wins, and a lifecycle run converges the customer to it. Events are recorded by
+/// id after they are handled, so a delivery that fails halfway is handled again on Stripe's retry, and a repeated
+/// one is not; two events for one change are the same fact, so the second changes nothing.
 /// </summary>
 public sealed partial class StripeWebhookHandler(
-    ICustomerStore store, LifecycleStarter lifecycle, IOptions<StripeOptions> options, TimeProvider clock, ILogger<StripeWebhookHandler> logger)
+    ICustomerStore store, CustomerLifecycle lifecycle, PlanCatalog plans, IOptions<StripeOptions> options, TimeProvider clock, ILogger<StripeWebhookHandler> logger)
 {
     public const int MaxBodyBytes = 512 * 1024;
 
@@ -75,60 +78,116 @@ public sealed partial class StripeWebhookHandler(
             return Results.Ok(new { received = true, duplicate = true });
         }
 
-        var (customerId, outcome) = stripeEvent.Type switch
+        var at = new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc));
+        var (customer, fact, refusal) = stripeEvent.Type switch
         {
-            EventTypes.CheckoutSessionCompleted => await OnCheckoutCompletedAsync(stripeEvent, durable, cancellationToken),
-            EventTypes.CustomerSubscriptionDeleted => await OnSubscriptionDeletedAsync(stripeEvent, durable, cancellationToken),
-            _ => (null, "ignored"),
+            EventTypes.CheckoutSessionCompleted => await FromCheckoutAsync(stripeEvent, at, cancellationToken),
+            EventTypes.CustomerSubscriptionCreated or EventTypes.CustomerSubscriptionUpdated or EventTypes.CustomerSubscriptionDeleted
+                or EventTypes.CustomerSubscriptionPaused or EventTypes.CustomerSubscriptionResumed => await FromSubscriptionAsync(stripeEvent, at, cancellationToken),
+            EventTypes.InvoicePaid or EventTypes.InvoicePaymentFailed => await FromInvoiceAsync(stripeEvent, at, cancellationToken),
+            _ => (null, null, null),
         };
+        if (refusal is not null)
+        {
+            LogRejected(logger, refusal.Value.Detail);
+            return Problems.BadRequest(refusal.Value.Title, refusal.Value.Detail);
+        }
 
-        await store.RecordEventAsync(stripeEvent.Id, stripeEvent.Type, customerId, outcome, cancellationToken);
+        var outcome = stripeEvent.Type is not (EventTypes.CheckoutSessionCompleted or EventTypes.CustomerSubscriptionCreated or EventTypes.CustomerSubscriptionUpdated
+                or EventTypes.CustomerSubscriptionDeleted or EventTypes.CustomerSubscriptionPaused or EventTypes.CustomerSubscriptionResumed
+                or EventTypes.InvoicePaid or EventTypes.InvoicePaymentFailed) ? "ignored"
+            : customer is null ? "unknown_customer"
+            : fact is null ? "nothing_to_change"
+            : await lifecycle.RecordAsync(durable, customer.Id, fact, cancellationToken);
+
+        await store.RecordEventAsync(stripeEvent.Id, stripeEvent.Type, customer?.Id, outcome, cancellationToken);
         LogHandled(logger, stripeEvent.Type, stripeEvent.Id, outcome);
         return Results.Ok(new { received = true, outcome });
     }
 
-    private async Task<(string?, string)> OnCheckoutCompletedAsync(Event stripeEvent, DurableTaskClient durable, CancellationToken cancellationToken)
+    private async Task<(Customer?, BillingFact?, (string Title, string Detail)?)> FromCheckoutAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
     {
         if (stripeEvent.Data?.Object is not Session session)
         {
-            return (null, "malformed_object");
+            return (null, null, ("Malformed event", "checkout.session.completed must carry a checkout.session object."));
         }
 
-        var customer = await FindAsync(session.ClientReferenceId, session.Metadata, cancellationToken);
-        if (customer is null)
-        {
-            return (null, "unknown_customer");
-        }
-
-        var outcome = await lifecycle.StartProvisioningAsync(
-            durable, customer, StripeId(session.CustomerId), StripeId(session.SubscriptionId), StripeId(session.Id), cancellationToken);
-        return (customer.Id, outcome);
+        var customer = await FindAsync(session.ClientReferenceId, session.Metadata, null, cancellationToken);
+        // Paid, or nothing to pay (a 100% coupon); 'unpaid' (a delayed payment method) waits for invoice.paid.
+        var paid = session.PaymentStatus is "paid" or "no_payment_required";
+        return (customer, new BillingFact(at, paid ? BillingStates.Active : null, null,
+            StripeId(session.CustomerId), StripeId(session.SubscriptionId), StripeId(session.Id)), null);
     }
 
-    private async Task<(string?, string)> OnSubscriptionDeletedAsync(Event stripeEvent, DurableTaskClient durable, CancellationToken cancellationToken)
+    private async Task<(Customer?, BillingFact?, (string Title, string Detail)?)> FromSubscriptionAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
     {
         if (stripeEvent.Data?.Object is not Subscription subscription)
         {
-            return (null, "malformed_object");
+            return (null, null, ("Malformed event", $"{stripeEvent.Type} must carry a subscription object."));
         }
 
-        var customer = await FindAsync(null, subscription.Metadata, cancellationToken)
-            ?? (StripeId(subscription.Id) is { } subscriptionId ? await store.FindBySubscriptionAsync(subscriptionId, cancellationToken) : null);
-        if (customer is null)
+        string? plan = null;
+        var price = subscription.Items?.Data?.Select(i => i.Price).FirstOrDefault(p => p is not null);
+        if (price is not null && stripeEvent.Type != EventTypes.CustomerSubscriptionDeleted)
         {
-            return (null, "unknown_customer");
+            if (!plans.TryGetByPriceId(price.Id, out var byId) && !PlanCatalog.TryGet(price.LookupKey, out byId))
+            {
+                return (null, null, ("Unknown price", $"The subscription's price '{Shorten(price.Id)}' is not one of SetupClaw's plans. Set Plans:Starter|Pro|Team:StripePriceId to the plan's Stripe price id (or give the price the lookup key starter, pro or team); Stripe redelivers the event."));
+            }
+
+            plan = byId.Name;
         }
 
-        return (customer.Id, await lifecycle.StartDeprovisioningAsync(durable, customer, cancellationToken));
+        var customer = await FindAsync(null, subscription.Metadata, StripeId(subscription.Id), cancellationToken);
+        var state = stripeEvent.Type == EventTypes.CustomerSubscriptionDeleted ? BillingStates.Cancelled : StateOf(subscription.Status);
+        return (customer, new BillingFact(at, state, plan, StripeId(subscription.CustomerId), StripeId(subscription.Id)), null);
     }
+
+    private async Task<(Customer?, BillingFact?, (string Title, string Detail)?)> FromInvoiceAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (stripeEvent.Data?.Object is not Invoice invoice)
+        {
+            return (null, null, ("Malformed event", $"{stripeEvent.Type} must carry an invoice object."));
+        }
+
+        var details = invoice.Parent?.SubscriptionDetails;
+        var subscriptionId = StripeId(details?.SubscriptionId);
+        if (subscriptionId is null)
+        {
+            return (null, null, null); // not a subscription's invoice: nothing of ours
+        }
+
+        var customer = await FindAsync(null, details?.Metadata ?? invoice.Metadata, subscriptionId, cancellationToken);
+        // A failed payment suspends only once Stripe has given up retrying it (no next attempt is scheduled).
+        var state = stripeEvent.Type == EventTypes.InvoicePaid ? BillingStates.Active
+            : invoice.NextPaymentAttempt is null ? BillingStates.Suspended
+            : null;
+        return (customer, state is null ? null : new BillingFact(at, state, null, StripeId(invoice.CustomerId), subscriptionId), null);
+    }
+
+    /// <summary>Stripe's subscription statuses as what SetupClaw does: past_due keeps running while Stripe retries.</summary>
+    public static string? StateOf(string? status) => status switch
+    {
+        "active" or "trialing" or "past_due" => BillingStates.Active,
+        "unpaid" or "paused" => BillingStates.Suspended,
+        "canceled" or "incomplete_expired" => BillingStates.Cancelled,
+        _ => null, // incomplete: the first payment is still open
+    };
+
+    private static string Shorten(string? value) => value is { Length: > 60 } ? value[..60] + "…" : value ?? "";
 
     /// <summary>A Stripe object id as Stripe writes them, or null: nothing else is stored or looked up.</summary>
     private static string? StripeId(string? id) => id is not null && EventShape.IsMatch(id) ? id : null;
 
-    private async Task<Customer?> FindAsync(string? referenceId, IDictionary<string, string>? metadata, CancellationToken cancellationToken)
+    private async Task<Customer?> FindAsync(string? referenceId, IDictionary<string, string>? metadata, string? subscriptionId, CancellationToken cancellationToken)
     {
         var id = referenceId ?? (metadata?.TryGetValue(StripeEventFactory.CustomerIdMetadataKey, out var fromMetadata) == true ? fromMetadata : null);
-        return Providers.CustomerIds.IsValid(id) ? await store.GetAsync(id!, cancellationToken) : null;
+        if (Providers.CustomerIds.IsValid(id) && await store.GetAsync(id!, cancellationToken) is { } customer)
+        {
+            return customer;
+        }
+
+        return subscriptionId is null ? null : await store.FindBySubscriptionAsync(subscriptionId, cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason}")]

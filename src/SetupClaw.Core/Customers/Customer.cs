@@ -41,6 +41,28 @@ public sealed record Customer
     public DateTimeOffset? ProvisioningStartedAt { get; init; }
     public DateTimeOffset? ProvisionedAt { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>What Stripe says: <see cref="Lifecycle.BillingStates"/>.</summary>
+    public string BillingState { get; init; } = Lifecycle.BillingStates.AwaitingPayment;
+
+    public DateTimeOffset? BillingStateAt { get; init; }
+
+    /// <summary>The plan Stripe's subscription names, when it differs from the one applied (<see cref="Plan"/>).</summary>
+    public string? DesiredPlan { get; init; }
+
+    public long DesiredVersion { get; init; }
+
+    public long AppliedVersion { get; init; }
+
+    /// <summary>The lifecycle run that holds this customer (one at a time), or null.</summary>
+    public string? LifecycleInstance { get; init; }
+
+    public DateTimeOffset? LifecycleClaimedAt { get; init; }
+
+    /// <summary>Why the last lifecycle run gave up (for the operator), or null.</summary>
+    public string? LifecycleError { get; init; }
+
+    public DateTimeOffset? SuspendedAt { get; init; }
 }
 
 public sealed record StepRecord(string Name, string Status, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, int? DurationMs, string? Error);
@@ -56,8 +78,11 @@ public interface ICustomerStore
 
     Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken);
 
-    /// <summary>Records the Stripe ids and moves pending → provisioning. True only for the one caller that made the move.</summary>
-    Task<bool> BeginProvisioningAsync(string customerId, string? stripeCustomerId, string? subscriptionId, string? checkoutSessionId, string orchestrationId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Moves pending, failed (a retry) or an interrupted provisioning → provisioning under <paramref name="orchestrationId"/>,
+    /// with the plan Stripe names. The lifecycle run that calls it holds the customer, so there is one caller.
+    /// </summary>
+    Task<bool> BeginProvisioningAsync(string customerId, string orchestrationId, CancellationToken cancellationToken);
 
     /// <summary>Stores credentials unless some are already reserved; returns the workspace id in force.</summary>
     Task<string> ReserveCredentialsAsync(string customerId, string workspaceId, string apiKeyHash, string apiKeyEncrypted, string apiKeyHint, CancellationToken cancellationToken);

@@ -1,4 +1,5 @@
 using Npgsql;
+using SetupClaw.Data;
 
 namespace SetupClaw.Customers;
 
@@ -8,7 +9,8 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         "id, email, name, assistant_name, plan, status_token_hash, stripe_customer_id, stripe_subscription_id, " +
         "workspace_id, instance_id, access_url, api_key_hash, api_key_encrypted, api_key_hint, api_key_revealed_at, " +
         "database_branch_id, database_url_encrypted, railway_service_id, provisioning_status, provisioning_step, " +
-        "failure_reason, orchestration_id, provisioning_started_at, provisioned_at, created_at";
+        "failure_reason, orchestration_id, provisioning_started_at, provisioned_at, created_at, billing_state, billing_state_at, " +
+        "desired_plan, desired_version, applied_version, lifecycle_instance, lifecycle_claimed_at, lifecycle_error, suspended_at";
 
     public Task CreateAsync(NewCustomer customer, CancellationToken cancellationToken) =>
         ExecuteAsync(
@@ -26,20 +28,16 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
     public Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         QueryAsync($"select {Columns} from customers where provisioning_status = @status order by created_at", cancellationToken, ("status", status));
 
-    public async Task<bool> BeginProvisioningAsync(string customerId, string? stripeCustomerId, string? subscriptionId, string? checkoutSessionId, string orchestrationId, CancellationToken cancellationToken) =>
+    public async Task<bool> BeginProvisioningAsync(string customerId, string orchestrationId, CancellationToken cancellationToken) =>
         await ExecuteAsync(
             """
             update customers set
-                stripe_customer_id = coalesce(@stripe_customer, stripe_customer_id),
-                stripe_subscription_id = coalesce(@subscription, stripe_subscription_id),
-                stripe_checkout_session_id = coalesce(@session, stripe_checkout_session_id),
+                plan = coalesce(desired_plan, plan),
                 provisioning_status = 'provisioning', provisioning_step = 'queued', failure_reason = null,
                 orchestration_id = @orchestration, provisioning_started_at = now(), updated_at = now()
-            where id = @id and provisioning_status = 'pending'
+            where id = @id and provisioning_status in ('pending', 'failed', 'provisioning')
             """,
-            cancellationToken,
-            ("id", customerId), ("stripe_customer", stripeCustomerId), ("subscription", subscriptionId),
-            ("session", checkoutSessionId), ("orchestration", orchestrationId)) == 1;
+            cancellationToken, ("id", customerId), ("orchestration", orchestrationId)) == 1;
 
     public async Task<string> ReserveCredentialsAsync(string customerId, string workspaceId, string apiKeyHash, string apiKeyEncrypted, string apiKeyHint, CancellationToken cancellationToken)
     {
@@ -156,12 +154,8 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         ExecuteAsync("insert into stripe_events (id, type, customer_id, outcome) values (@id, @type, @customer, @outcome) on conflict (id) do nothing",
             cancellationToken, ("id", eventId), ("type", type), ("customer", customerId), ("outcome", outcome));
 
-    private async Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using var command = db.CreateCommand(sql);
-        Add(command, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    private Task<int> ExecuteAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        Sql.ExecuteAsync(db, sql, cancellationToken, parameters);
 
     private async Task<IReadOnlyList<Customer>> QueryAsync(string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
@@ -177,16 +171,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         return customers;
     }
 
-    private static void Add(NpgsqlCommand command, params (string Name, object? Value)[] parameters)
-    {
-        foreach (var (name, value) in parameters)
-        {
-            // Typed as text when null so "@x::text is null" and coalesce() bind without ambiguity.
-            command.Parameters.Add(value is null
-                ? new NpgsqlParameter(name, NpgsqlTypes.NpgsqlDbType.Text) { Value = DBNull.Value }
-                : new NpgsqlParameter(name, value));
-        }
-    }
+    private static void Add(NpgsqlCommand command, params (string Name, object? Value)[] parameters) => Sql.Add(command, parameters);
 
     private static Customer Read(NpgsqlDataReader r)
     {
@@ -200,6 +185,8 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             ApiKeyRevealedAt = T(14), DatabaseBranchId = S(15), DatabaseUrlEncrypted = S(16), RailwayServiceId = S(17),
             Status = r.GetString(18), Step = S(19), FailureReason = S(20), OrchestrationId = S(21),
             ProvisioningStartedAt = T(22), ProvisionedAt = T(23), CreatedAt = r.GetFieldValue<DateTimeOffset>(24),
+            BillingState = r.GetString(25), BillingStateAt = T(26), DesiredPlan = S(27), DesiredVersion = r.GetInt64(28),
+            AppliedVersion = r.GetInt64(29), LifecycleInstance = S(30), LifecycleClaimedAt = T(31), LifecycleError = S(32), SuspendedAt = T(33),
         };
     }
 }

@@ -19,15 +19,9 @@ public sealed class OrchestrationStatusHandler(IOptions<SecurityOptions> securit
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(durable);
-        var presented = request.Headers[AdminKeyHeader].ToString();
-        if (string.IsNullOrEmpty(presented))
+        if (Refuse(request, security.Value) is { } refused)
         {
-            return Problems.Unauthorized($"Send the operator's admin key (Security:AdminKey) in the {AdminKeyHeader} header.");
-        }
-
-        if (string.IsNullOrEmpty(security.Value.AdminKey) || !Secrets.FixedTimeEquals(presented, security.Value.AdminKey))
-        {
-            return Problems.Forbidden("That admin key is not valid.");
+            return refused;
         }
 
         if (instanceId.Length > 100)
@@ -52,6 +46,22 @@ public sealed class OrchestrationStatusHandler(IOptions<SecurityOptions> securit
             output = Parse(instance.SerializedOutput),
             failure = instance.FailureDetails is { } f ? new { f.ErrorType, f.ErrorMessage } : null,
         });
+    }
+
+    /// <summary>The operator's routes answer only to <c>X-Admin-Key: {Security:AdminKey}</c>; null when the key is right.</summary>
+    public static IResult? Refuse(HttpRequest request, SecurityOptions security)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(security);
+        var presented = request.Headers[AdminKeyHeader].ToString();
+        if (string.IsNullOrEmpty(presented))
+        {
+            return Problems.Unauthorized($"Send the operator's admin key (Security:AdminKey) in the {AdminKeyHeader} header.");
+        }
+
+        return string.IsNullOrEmpty(security.AdminKey) || !Secrets.FixedTimeEquals(presented, security.AdminKey)
+            ? Problems.Forbidden("That admin key is not valid.")
+            : null;
     }
 
     private static JsonElement? Parse(string? json) => string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<JsonElement>(json);

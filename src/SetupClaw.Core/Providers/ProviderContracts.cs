@@ -10,6 +10,12 @@ public interface IDatabaseProvider
 
     /// <summary>Finds the customer's database by its derived name and deletes it; "already gone" is success.</summary>
     Task DeleteAsync(string customerId, CancellationToken cancellationToken);
+
+    /// <summary>Sizes the database's compute for the plan (Neon: the endpoint's autoscaling limits). Idempotent.</summary>
+    Task ResizeAsync(string customerId, string planName, CancellationToken cancellationToken);
+
+    /// <summary>The customers that have a database here, from the names SetupClaw gives them (for the orphan sweep).</summary>
+    Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken);
 }
 
 public sealed record DatabaseRequest(string CustomerId, string PlanName);
@@ -29,6 +35,9 @@ public interface IComputeProvider
 
     /// <summary>Stops and deletes the customer's service, found by its derived name; "already gone" is success.</summary>
     Task DeleteServiceAsync(string customerId, CancellationToken cancellationToken);
+
+    /// <summary>The customers that have a service here, from the names SetupClaw gives them (for the orphan sweep).</summary>
+    Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken);
 }
 
 public sealed record ServiceRequest(string CustomerId, Plan Plan, IReadOnlyDictionary<string, string> Variables);
@@ -56,6 +65,17 @@ public static class ResourceNames
 
     /// <summary>The Neon branch: <c>cus-{hex}</c> (names from [a-z0-9-] only, safe in URLs and Neon's search).</summary>
     public static string Branch(string customerId) => Checked(customerId).Replace('_', '-');
+
+    /// <summary>The customer a resource name was derived for, or null when SetupClaw did not name it.</summary>
+    public static string? CustomerOf(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var id = name.StartsWith("claw_cus_", StringComparison.Ordinal) ? name[5..]
+            : name.StartsWith("claw-cus-", StringComparison.Ordinal) ? "cus_" + name[9..]
+            : name.StartsWith("cus-", StringComparison.Ordinal) ? "cus_" + name[4..]
+            : null;
+        return CustomerIds.IsValid(id) ? id : null;
+    }
 
     private static string Checked(string customerId) =>
         CustomerIds.IsValid(customerId) ? customerId : throw new ArgumentException($"'{customerId}' is not a customer id.", nameof(customerId));

@@ -22,15 +22,24 @@ public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider
         }
 
         var plan = PlanCatalog.Get(customer.Plan);
-        var variables = RuntimeVariables(customer, plan, secretBox.Open(customer.DatabaseUrlEncrypted));
-        foreach (var (key, value) in llm.Value.RuntimeVariables())
+        var service = await compute.CreateServiceAsync(ServiceRequestFor(customer, plan, secretBox, llm.Value), cancellationToken);
+        await Store.RecordServiceAsync(customerId, service.ServiceId, service.AccessUrl, cancellationToken);
+        return service.ServiceId;
+    }
+
+    /// <summary>The service a customer's runtime needs on <paramref name="plan"/>: its variables and the plan's size.</summary>
+    public static ServiceRequest ServiceRequestFor(Customer customer, Plan plan, SecretBox secretBox, LlmOptions llm)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        ArgumentNullException.ThrowIfNull(secretBox);
+        ArgumentNullException.ThrowIfNull(llm);
+        var variables = RuntimeVariables(customer, plan, secretBox.Open(customer.DatabaseUrlEncrypted!));
+        foreach (var (key, value) in llm.RuntimeVariables())
         {
             variables[key] = value;
         }
 
-        var service = await compute.CreateServiceAsync(new ServiceRequest(customerId, plan, variables), cancellationToken);
-        await Store.RecordServiceAsync(customerId, service.ServiceId, service.AccessUrl, cancellationToken);
-        return service.ServiceId;
+        return new ServiceRequest(customer.Id, plan, variables);
     }
 
     /// <summary>

@@ -49,6 +49,7 @@ public static class Steps
     public const string Activate = "activate";
     public const string DeleteService = "delete_service";
     public const string DeleteDatabase = "delete_database";
+    public const string Archive = "archive";
     public const string RevokeCredentials = "revoke_credentials";
 
     public static readonly IReadOnlyList<string> Provisioning =

@@ -57,6 +57,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
         host = await DurableTestHosts.StartAsync(services =>
         {
             services.AddSingleton(store);
+            services.AddSingleton(new SetupClaw.Operations.OrphanStore(database.DataSource));
             services.AddSingleton(databases.Object);
             services.AddSingleton(compute.Object);
             services.AddSingleton(seeder.Object);
@@ -182,7 +183,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
     {
         var customerId = CustomerIds.New();
         await store.CreateAsync(new NewCustomer(customerId, "saga@example.com", "Saga", null, Plan.Pro, Secrets.Hash("st_x")), default);
-        Assert.True(await store.BeginProvisioningAsync(customerId, "cus_stripe", "sub_1", "cs_1", ProvisionCustomerOrchestrator.InstanceIdFor(customerId), default));
+        Assert.True(await store.BeginProvisioningAsync(customerId, "provision-" + customerId, default));
         return customerId;
     }
 

@@ -51,6 +51,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
             services.AddLogging();
             services.AddSingleton(TimeProvider.System);
             services.AddSingleton(store);
+            services.AddSingleton(new SetupClaw.Operations.OrphanStore(database.DataSource));
             services.AddSingleton(seeder.Object);
             services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
             services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
@@ -195,7 +196,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
     {
         var customerId = CustomerIds.New();
         await store.CreateAsync(new NewCustomer(customerId, $"{customerId}@example.com", "Sim", null, Plan.Pro, Secrets.Hash("st_x")), default);
-        Assert.True(await store.BeginProvisioningAsync(customerId, "cus_stripe_" + customerId, "sub_" + customerId, "cs_" + customerId, ProvisionCustomerOrchestrator.InstanceIdFor(customerId), default));
+        Assert.True(await store.BeginProvisioningAsync(customerId, "provision-" + customerId, default));
         return customerId;
     }
 

@@ -105,6 +105,15 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         LogDeleted(logger, serviceId);
     }
 
+    public Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> ids = [.. Directory.EnumerateFiles(stateDirectory, "claw-cus-*.json")
+            .Select(path => ResourceNames.CustomerOf(Path.GetFileNameWithoutExtension(path)))
+            .OfType<string>()
+            .Order(StringComparer.Ordinal)];
+        return Task.FromResult(ids);
+    }
+
     /// <summary>Whether a spec exists for the service: the restore at start-up redeploys only those.</summary>
     public bool Exists(string serviceId) => File.Exists(SpecPath(serviceId));
 

@@ -54,6 +54,25 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
         LogDropped(logger, name);
     }
 
+    /// <summary>A local database has no compute of its own to size.</summary>
+    public Task ResizeAsync(string customerId, string planName, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    {
+        await using var command = admin.DataSource.CreateCommand(@"select datname from pg_database where datname like 'claw\_cus\_%' order by 1");
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var ids = new List<string>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            if (ResourceNames.CustomerOf(reader.GetString(0)) is { } id)
+            {
+                ids.Add(id);
+            }
+        }
+
+        return ids;
+    }
+
     private static async Task<bool> ScalarAsync(NpgsqlConnection connection, string sql, string name, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);

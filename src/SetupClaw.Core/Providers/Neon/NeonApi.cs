@@ -30,6 +30,12 @@ public interface INeonApi
     [Post("/projects/{projectId}/branches/{branchId}/databases")]
     Task<DatabaseResponse> CreateDatabaseAsync(string projectId, string branchId, [Body] DatabaseCreateRequest request, CancellationToken cancellationToken);
 
+    [Get("/projects/{projectId}/branches/{branchId}/endpoints")]
+    Task<EndpointsResponse> ListBranchEndpointsAsync(string projectId, string branchId, CancellationToken cancellationToken);
+
+    [Patch("/projects/{projectId}/endpoints/{endpointId}")]
+    Task<EndpointResponse> UpdateEndpointAsync(string projectId, string endpointId, [Body] EndpointUpdateRequest request, CancellationToken cancellationToken);
+
     [Get("/projects/{projectId}/operations/{operationId}")]
     Task<OperationResponse> GetOperationAsync(string projectId, string operationId, CancellationToken cancellationToken);
 
@@ -62,6 +68,17 @@ public sealed record DatabaseCreateRequest(DatabaseCreateRequest.DatabaseSpec Da
 }
 
 public sealed record Branch(string Id, string Name, string? CurrentState);
+
+public sealed record Endpoint(string Id, string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu);
+
+public sealed record EndpointsResponse(IReadOnlyList<Endpoint> Endpoints);
+
+public sealed record EndpointResponse(Endpoint Endpoint, IReadOnlyList<Operation>? Operations);
+
+public sealed record EndpointUpdateRequest(EndpointUpdateRequest.EndpointLimits Endpoint)
+{
+    public sealed record EndpointLimits(double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu);
+}
 
 public sealed record Operation(string Id, string Action, string Status, string? Error);
 
@@ -98,4 +115,7 @@ public sealed record ProjectResponse(ProjectResponse.ProjectInfo Project)
 [JsonSerializable(typeof(OperationResponse))]
 [JsonSerializable(typeof(ConnectionUriResponse))]
 [JsonSerializable(typeof(ProjectResponse))]
+[JsonSerializable(typeof(EndpointsResponse))]
+[JsonSerializable(typeof(EndpointResponse))]
+[JsonSerializable(typeof(EndpointUpdateRequest))]
 internal sealed partial class NeonJson : JsonSerializerContext;

@@ -60,6 +60,36 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         throw Translate(response.StatusCode ?? HttpStatusCode.ServiceUnavailable, (response.Error as ApiException)?.Content, "delete the branch");
     }
 
+    /// <summary>The read-write endpoint's autoscaling range follows the plan: 0.25 CU up to the plan's vCPUs.</summary>
+    public async Task ResizeAsync(string customerId, string planName, CancellationToken cancellationToken)
+    {
+        var plan = PlanCatalog.Get(planName);
+        var branch = await FindAsync(ResourceNames.Branch(customerId), cancellationToken)
+            ?? throw new PermanentProvisioningException($"Neon has no branch {ResourceNames.Branch(customerId)} to resize.");
+        var endpoints = await CallAsync(() => api.ListBranchEndpointsAsync(Project, branch.Id, cancellationToken), "list the branch's endpoints");
+        var endpoint = endpoints.Endpoints.FirstOrDefault(e => e.Type == "read_write")
+            ?? throw new PermanentProvisioningException($"Neon branch {branch.Name} has no read-write endpoint to resize.");
+        if (endpoint.AutoscalingLimitMinCu == MinCu && endpoint.AutoscalingLimitMaxCu == MaxCu(plan))
+        {
+            return;
+        }
+
+        var updated = await CallAsync(() => api.UpdateEndpointAsync(Project, endpoint.Id,
+            new EndpointUpdateRequest(new EndpointUpdateRequest.EndpointLimits(MinCu, MaxCu(plan))), cancellationToken), "resize the endpoint");
+        await WaitAsync(updated.Operations, cancellationToken);
+        LogResized(logger, branch.Name, endpoint.Id, MaxCu(plan));
+    }
+
+    public async Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    {
+        var found = await CallAsync(() => api.ListBranchesAsync(Project, "cus-", cancellationToken), "list branches");
+        return [.. found.Branches.Select(b => ResourceNames.CustomerOf(b.Name)).OfType<string>()];
+    }
+
+    private const double MinCu = 0.25;
+
+    private static double MaxCu(Plan plan) => Math.Max(MinCu, plan.Vcpus);
+
     /// <summary>Neon's search is a substring match on name or id: the exact name decides.</summary>
     public async Task<Branch?> FindAsync(string name, CancellationToken cancellationToken)
     {
@@ -72,7 +102,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         var plan = PlanCatalog.Get(request.PlanName);
         var body = new BranchCreateRequest(
             new BranchCreateRequest.BranchSpec(name, string.IsNullOrWhiteSpace(settings.ParentBranchId) ? null : settings.ParentBranchId),
-            [new BranchCreateRequest.EndpointSpec("read_write", 0.25, Math.Max(0.25, plan.Vcpus))],
+            [new BranchCreateRequest.EndpointSpec("read_write", MinCu, MaxCu(plan))],
             new Dictionary<string, string> { ["setupclaw-customer"] = request.CustomerId });
         try
         {
@@ -220,6 +250,9 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name} ({BranchId}) already existed: adopted")]
     private static partial void LogAdopted(ILogger logger, string name, string branchId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name}: endpoint {EndpointId} now scales up to {MaxCu} CU")]
+    private static partial void LogResized(ILogger logger, string name, string endpointId, double maxCu);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name} ({BranchId}) deleted")]
     private static partial void LogDeleted(ILogger logger, string name, string branchId);

@@ -148,6 +148,14 @@ internal sealed partial class RailwayComputeProvider(
         return domains["domains"]!["serviceDomains"]!.AsArray().Select(d => d!["domain"]!.GetValue<string>()).FirstOrDefault();
     }
 
+    public async Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    {
+        var project = await railway.ExecuteAsync("Project", new { id = Project }, cancellationToken);
+        return [.. project["project"]!["services"]!["edges"]!.AsArray()
+            .Select(e => ResourceNames.CustomerOf(e!["node"]!["name"]!.GetValue<string>()))
+            .OfType<string>()];
+    }
+
     /// <summary>The id of the project's service with this name, if there is one.</summary>
     public async Task<string?> FindAsync(string name, CancellationToken cancellationToken)
     {

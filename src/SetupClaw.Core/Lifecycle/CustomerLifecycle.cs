@@ -1,0 +1,159 @@
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using SetupClaw.Customers;
+using SetupClaw.Provisioning;
+
+namespace SetupClaw.Lifecycle;
+
+/// <summary>
+/// Where Stripe's facts enter the lifecycle. A fact that changes what Stripe says raises the customer's desired
+/// version; then one lifecycle run (a durable orchestration holding the customer's lease) converges the customer to
+/// it. Runs never overlap for one customer, and a fact that arrives while a run is finishing is seen by that run
+/// before it lets go. A cancellation also tells a provisioning in flight to stop and undo itself.
+/// </summary>
+public sealed partial class CustomerLifecycle(ICustomerStore customers, LifecycleStore store, TimeProvider clock, ILogger<CustomerLifecycle> logger)
+{
+    /// <summary>A run that holds a customer but does not exist after this long was lost between claim and schedule.</summary>
+    public static readonly TimeSpan ScheduleGrace = TimeSpan.FromSeconds(30);
+
+    /// <summary>A sweep's hold that outlived this was left by a crashed sweep.</summary>
+    public static readonly TimeSpan SweepHoldLimit = TimeSpan.FromMinutes(10);
+
+    public async Task<string> RecordAsync(DurableTaskClient durable, string customerId, BillingFact fact, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        var outcome = await store.ApplyFactAsync(customerId, fact, cancellationToken);
+        if (outcome is null)
+        {
+            return "unknown_customer";
+        }
+
+        if (outcome.Changed && outcome.State == BillingStates.Cancelled)
+        {
+            await CancelProvisioningAsync(durable, customerId, cancellationToken);
+        }
+
+        var started = await KickAsync(durable, customerId, cancellationToken);
+        return outcome.Describe() + (started is null ? "" : " (run started)");
+    }
+
+    /// <summary>Starts a lifecycle run if there is work and none holds the customer. Returns the run's instance id.</summary>
+    public async Task<string?> KickAsync(DurableTaskClient durable, string customerId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        if (await store.ClaimAsync(customerId, cancellationToken) is not { } claim)
+        {
+            return null;
+        }
+
+        await ScheduleAsync(durable, claim.InstanceId, new LifecycleInput(customerId, claim.Run), cancellationToken);
+        return claim.InstanceId;
+    }
+
+    /// <summary>
+    /// Finds lifecycle work that nothing is doing and does it: a change whose run was never started (a crash
+    /// between a fact and its kick), a claim whose orchestration does not exist (a crash between claim and
+    /// schedule, or an in-memory backend that restarted), a run that ended without letting go, a sweep's hold
+    /// left by a crashed sweep. Returns how many runs it started.
+    /// </summary>
+    public async Task<int> RecoverAsync(DurableTaskClient durable, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        var started = 0;
+        var now = clock.GetUtcNow();
+        foreach (var unsettled in await store.ListUnsettledAsync(cancellationToken))
+        {
+            if (unsettled.Instance is null)
+            {
+                started += await KickAsync(durable, unsettled.CustomerId, cancellationToken) is null ? 0 : 1;
+                continue;
+            }
+
+            var age = now - (unsettled.ClaimedAt ?? now);
+            if (unsettled.Instance.StartsWith(OrphanHolderPrefix, StringComparison.Ordinal))
+            {
+                if (age > SweepHoldLimit && await store.LetGoAsync(unsettled.CustomerId, unsettled.Instance, cancellationToken) == 1)
+                {
+                    started += await KickAsync(durable, unsettled.CustomerId, cancellationToken) is null ? 0 : 1;
+                }
+
+                continue;
+            }
+
+            if (age < grace)
+            {
+                continue;
+            }
+
+            var instance = await durable.GetInstanceAsync(unsettled.Instance, cancellationToken);
+            if (instance is null)
+            {
+                LogRescheduled(logger, unsettled.Instance);
+                await ScheduleAsync(durable, unsettled.Instance, new LifecycleInput(unsettled.CustomerId, unsettled.Runs), cancellationToken);
+                started++;
+            }
+            else if (instance.RuntimeStatus is OrchestrationRuntimeStatus.Completed or OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated)
+            {
+                // Ended without letting go (a bug or a termination): free the customer and look again.
+                LogReleasedStuck(logger, unsettled.Instance, instance.RuntimeStatus.ToString());
+                await store.LetGoAsync(unsettled.CustomerId, unsettled.Instance, cancellationToken);
+                started += await KickAsync(durable, unsettled.CustomerId, cancellationToken) is null ? 0 : 1;
+            }
+        }
+
+        return started;
+    }
+
+    /// <summary>The prefix of the holder name a sweep uses while it removes a customer's leftovers.</summary>
+    public const string OrphanHolderPrefix = "sweep:";
+
+    private async Task CancelProvisioningAsync(DurableTaskClient durable, string customerId, CancellationToken cancellationToken)
+    {
+        var customer = await customers.GetAsync(customerId, cancellationToken);
+        if (customer is { Status: CustomerStatus.Provisioning, OrchestrationId: { } provisioning })
+        {
+            try
+            {
+                await durable.RaiseEventAsync(provisioning, ProvisionCustomerOrchestrator.CancelEvent, "subscription cancelled", cancellationToken);
+                LogCancelRaised(logger, provisioning);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException || e.GetType().Name.Contains("Rpc", StringComparison.Ordinal))
+            {
+                // The saga has just finished: the run sees the cancellation next and deprovisions.
+                LogCancelMissed(logger, provisioning, e.Message);
+            }
+        }
+    }
+
+    private async Task ScheduleAsync(DurableTaskClient durable, string instanceId, LifecycleInput input, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await durable.ScheduleNewOrchestrationInstanceAsync(nameof(CustomerLifecycleOrchestrator), input, new StartOrchestrationOptions(instanceId), cancellationToken);
+            LogScheduled(logger, instanceId);
+        }
+        catch (Exception e) when (e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase))
+        {
+            LogAlreadyScheduled(logger, instanceId);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lifecycle run {InstanceId} scheduled")]
+    private static partial void LogScheduled(ILogger logger, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lifecycle run {InstanceId} was already scheduled")]
+    private static partial void LogAlreadyScheduled(ILogger logger, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle run {InstanceId} was claimed but never started: scheduled again")]
+    private static partial void LogRescheduled(ILogger logger, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle run {InstanceId} ended ({Status}) without letting go of its customer: released")]
+    private static partial void LogReleasedStuck(ILogger logger, string instanceId, string status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Asked provisioning {InstanceId} to stop: the subscription was cancelled")]
+    private static partial void LogCancelRaised(ILogger logger, string instanceId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Provisioning {InstanceId} could not be told to stop ({Reason}); the lifecycle run deprovisions after it")]
+    private static partial void LogCancelMissed(ILogger logger, string instanceId, string reason);
+}

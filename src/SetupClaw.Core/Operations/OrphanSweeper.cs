@@ -1,0 +1,131 @@
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using SetupClaw.Customers;
+using SetupClaw.Lifecycle;
+using SetupClaw.Providers;
+
+namespace SetupClaw.Operations;
+
+/// <summary>What one sweep did; <see cref="LeftOpen"/> is what still needs it (or the operator).</summary>
+public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsStarted, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// The periodic sweep (a timer function in Azure, a background service in the local host). It restarts lifecycle
+/// work nothing is doing, records provider resources named for SetupClaw customers that no live customer owns, and
+/// deletes every open orphan — holding the customer's lease meanwhile, so it never races a lifecycle run that is
+/// about to use the resource. Results go to <c>sweep_runs</c>, the log and <c>GET /api/operator/orphans</c>.
+/// Each environment needs a Neon project and a Railway project of its own: resources of customers this control
+/// database does not know are taken for orphans.
+/// </summary>
+public sealed partial class OrphanSweeper(
+    ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, CustomerLifecycle lifecycle,
+    IDatabaseProvider database, IComputeProvider compute, TimeProvider clock, ILogger<OrphanSweeper> logger)
+{
+    public async Task<SweepReport> SweepAsync(DurableTaskClient durable, TimeSpan grace, CancellationToken cancellationToken)
+    {
+        var startedAt = clock.GetUtcNow();
+        var errors = new List<string>();
+        var runs = await lifecycle.RecoverAsync(durable, grace, cancellationToken);
+
+        var found = 0;
+        foreach (var (kind, list) in new[] { (OrphanKinds.Database, (Func<CancellationToken, Task<IReadOnlyList<string>>>)database.ListCustomerIdsAsync), (OrphanKinds.Service, compute.ListCustomerIdsAsync) })
+        {
+            IReadOnlyList<string> ids;
+            try
+            {
+                ids = await list(cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                errors.Add($"listing {kind}s failed: {e.Message}");
+                continue;
+            }
+
+            foreach (var id in ids)
+            {
+                if (!Owns(await customers.GetAsync(id, cancellationToken)) &&
+                    await orphans.RecordAsync(new OrphanReport(kind, id, OrphanSources.Sweep, "no live customer owns it"), cancellationToken))
+                {
+                    found++;
+                    LogFound(logger, kind, id);
+                }
+            }
+        }
+
+        var removed = 0;
+        foreach (var orphan in await orphans.ListOpenAsync(cancellationToken))
+        {
+            removed += await RemoveAsync(durable, orphan, errors, cancellationToken) ? 1 : 0;
+        }
+
+        var left = (await orphans.ListOpenAsync(cancellationToken)).Count;
+        var report = new SweepReport(found, removed, left, runs, errors);
+        await orphans.RecordSweepAsync(new SweepRecord(startedAt, clock.GetUtcNow(), found, removed, left, runs,
+            errors.Count == 0 ? null : string.Join("\n", errors)), cancellationToken);
+        LogSwept(logger, found, removed, left, runs, errors.Count);
+        return report;
+    }
+
+    /// <summary>A customer owns its resources while it is live or a lifecycle run holds it (which may be creating them).</summary>
+    private static bool Owns(Customer? customer) =>
+        customer is not null &&
+        (customer.LifecycleInstance is not null ||
+         customer.Status is CustomerStatus.Provisioning or CustomerStatus.Active or CustomerStatus.Suspended or CustomerStatus.Deprovisioning);
+
+    private async Task<bool> RemoveAsync(DurableTaskClient durable, OpenOrphan orphan, List<string> errors, CancellationToken cancellationToken)
+    {
+        var holder = CustomerLifecycle.OrphanHolderPrefix + Guid.NewGuid().ToString("N")[..12];
+        var known = await customers.GetAsync(orphan.CustomerId, cancellationToken) is not null;
+        if (known && !await leases.TryHoldAsync(orphan.CustomerId, holder, cancellationToken))
+        {
+            return false; // a lifecycle run holds the customer: the next sweep looks again
+        }
+
+        try
+        {
+            var customer = await customers.GetAsync(orphan.CustomerId, cancellationToken);
+            if (customer is not null && customer.Status is CustomerStatus.Provisioning or CustomerStatus.Active or CustomerStatus.Suspended or CustomerStatus.Deprovisioning)
+            {
+                await orphans.CloseAsync(orphan.Id, "owned", cancellationToken);
+                return false;
+            }
+
+            if (orphan.Kind == OrphanKinds.Database)
+            {
+                await database.DeleteAsync(orphan.CustomerId, cancellationToken);
+            }
+            else
+            {
+                await compute.DeleteServiceAsync(orphan.CustomerId, cancellationToken);
+            }
+
+            await orphans.CloseAsync(orphan.Id, "removed", cancellationToken);
+            LogRemoved(logger, orphan.Kind, orphan.CustomerId);
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            errors.Add($"removing the {orphan.Kind} of {orphan.CustomerId} failed: {e.Message}");
+            await orphans.AttemptFailedAsync(orphan.Id, e.Message, cancellationToken);
+            return false;
+        }
+        finally
+        {
+            if (known)
+            {
+                await leases.LetGoAsync(orphan.CustomerId, holder, CancellationToken.None);
+                // A fact that arrived while the sweep held the customer found it busy: start its run now.
+                await lifecycle.KickAsync(durable, orphan.CustomerId, CancellationToken.None);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orphan found: the {Kind} of {CustomerId} belongs to no live customer")]
+    private static partial void LogFound(ILogger logger, string kind, string customerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Orphan removed: the {Kind} of {CustomerId}")]
+    private static partial void LogRemoved(ILogger logger, string kind, string customerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep: {Found} orphan(s) found, {Removed} removed, {Left} left open, {Runs} lifecycle run(s) restarted, {Errors} error(s)")]
+    private static partial void LogSwept(ILogger logger, int found, int removed, int left, int runs, int errors);
+}

@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Options;
+using SetupClaw.Operations;
+
+namespace SetupClaw.Functions;
+
+/// <summary>The orphan sweep on a timer (<c>Sweep:Schedule</c>, every 5 minutes by default) and the operator's orphan routes.</summary>
+public sealed class OperatorFunctions(OrphanSweeper sweeper, OrphansHandler orphans, IOptions<SweepOptions> options)
+{
+    [Function("OrphanSweep")]
+    public Task SweepAsync(
+        [TimerTrigger("%Sweep:Schedule%", RunOnStartup = false)] TimerInfo timer,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        sweeper.SweepAsync(durable, TimeSpan.FromSeconds(options.Value.GraceSeconds), cancellationToken);
+
+    [Function("OperatorOrphans")]
+    public async Task<IActionResult> ListAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "operator/orphans")] HttpRequest request, CancellationToken cancellationToken)
+    {
+        await (await orphans.ListAsync(request, cancellationToken)).ExecuteAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    [Function("OperatorSweep")]
+    public async Task<IActionResult> SweepNowAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "operator/sweep")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        await (await orphans.SweepAsync(request, durable, cancellationToken)).ExecuteAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+}
