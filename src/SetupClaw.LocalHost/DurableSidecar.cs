@@ -27,6 +27,8 @@ internal static class DurableSidecar
 
         var services = builder.Services;
         services.AddGrpc();
+        var activities = int.TryParse(configuration["Durable:MaxConcurrentActivities"], out var a) && a > 0 ? a : 32;
+        var orchestrations = int.TryParse(configuration["Durable:MaxConcurrentOrchestrations"], out var o) && o > 0 ? o : 16;
         if (string.Equals(configuration["Durable:Backend"], "AzureStorage", StringComparison.OrdinalIgnoreCase))
         {
             var connection = configuration["Durable:AzureStorage:ConnectionString"] ?? "UseDevelopmentStorage=true";
@@ -35,6 +37,8 @@ internal static class DurableSidecar
                 StorageAccountClientProvider = new StorageAccountClientProvider(connection),
                 TaskHubName = configuration["Durable:TaskHub"] ?? "setupclawlocal",
                 MaxQueuePollingInterval = TimeSpan.FromSeconds(1),
+                MaxConcurrentTaskActivityWorkItems = activities,
+                MaxConcurrentTaskOrchestrationWorkItems = orchestrations,
                 LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
             }));
             services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<AzureStorageOrchestrationService>());
@@ -43,8 +47,10 @@ internal static class DurableSidecar
         else
         {
             services.AddSingleton<InMemoryOrchestrationService>();
-            services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
-            services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<InMemoryOrchestrationService>());
+            services.AddSingleton(sp => new WiderOrchestrationService(
+                sp.GetRequiredService<InMemoryOrchestrationService>(), sp.GetRequiredService<InMemoryOrchestrationService>(), activities, orchestrations));
+            services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<WiderOrchestrationService>());
+            services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<WiderOrchestrationService>());
         }
 
         services.AddSingleton<TaskHubGrpcServer>();

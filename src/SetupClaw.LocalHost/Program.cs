@@ -1,8 +1,6 @@
-using SetupClaw;
 using SetupClaw.LocalHost;
 
-var builder = WebApplication.CreateBuilder(args);
-builder.Configuration.AddLocalSettings();
+var builder = LocalHostApp.CreateBuilder(args);
 if (args.Contains("--doctor"))
 {
     // ./setupclaw doctor: check the configuration against the real services, print each fix, exit 1 on a failure.
@@ -10,16 +8,7 @@ if (args.Contains("--doctor"))
     return SetupClaw.Operations.Doctor.Print(findings, Console.Out) ? 0 : 1;
 }
 
-builder.Services.AddSetupClawCore(builder.Configuration);
-builder.AddDurableSidecar();
-builder.Services.AddHostedService<LocalRecovery>();
-builder.ConfigureLocalEndpoint();
-
-// The worker's gRPC stream to the sidecar stays open until cancelled: do not let it hold Ctrl-C up for long.
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
-
-var app = builder.Build();
-app.MapSetupClawEndpoints();
+var app = LocalHostApp.Build(builder);
 if (args.Contains("--demo"))
 {
     app.Lifetime.ApplicationStarted.Register(() => _ = Demo.RunAsync(app));

@@ -39,6 +39,49 @@ public static class StripeEventFactory
             ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
         });
 
+    /// <summary><c>customer.subscription.updated</c>: the subscription as Stripe holds it now, on <paramref name="priceId"/>.</summary>
+    public static string SubscriptionUpdated(string customerId, string priceId, string status, DateTimeOffset at) =>
+        Event("customer.subscription.updated", at, new JsonObject
+        {
+            ["id"] = SubscriptionId(customerId),
+            ["object"] = "subscription",
+            ["customer"] = "cus_offline" + customerId[4..],
+            ["status"] = status,
+            ["items"] = new JsonObject
+            {
+                ["object"] = "list",
+                ["data"] = new JsonArray(new JsonObject
+                {
+                    ["id"] = "si_offline" + customerId[4..],
+                    ["object"] = "subscription_item",
+                    ["price"] = new JsonObject { ["id"] = priceId, ["object"] = "price", ["currency"] = "usd", ["recurring"] = new JsonObject { ["interval"] = "month" } },
+                    ["quantity"] = 1,
+                }),
+            },
+            ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
+        });
+
+    /// <summary><c>invoice.paid</c> or <c>invoice.payment_failed</c> of the subscription; <paramref name="finalAttempt"/>: Stripe stops retrying.</summary>
+    public static string Invoice(string customerId, bool paid, bool finalAttempt, DateTimeOffset at) =>
+        Event(paid ? "invoice.paid" : "invoice.payment_failed", at, new JsonObject
+        {
+            ["id"] = "in_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)),
+            ["object"] = "invoice",
+            ["customer"] = "cus_offline" + customerId[4..],
+            ["status"] = paid ? "paid" : "open",
+            ["attempt_count"] = paid ? 1 : 4,
+            ["next_payment_attempt"] = paid || finalAttempt ? null : at.AddDays(3).ToUnixTimeSeconds(),
+            ["parent"] = new JsonObject
+            {
+                ["type"] = "subscription_details",
+                ["subscription_details"] = new JsonObject
+                {
+                    ["subscription"] = SubscriptionId(customerId),
+                    ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
+                },
+            },
+        });
+
     public static string SubscriptionId(string customerId) => "sub_offline" + customerId[4..];
 
     public static string Event(string type, DateTimeOffset now, JsonObject dataObject) => new JsonObject

@@ -27,11 +27,14 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         Assert.All(deliveries, d => Assert.Equal(HttpStatusCode.OK, d.StatusCode));
 
         var active = await client.WaitForStatusAsync(customerId, token, "active", TimeSpan.FromSeconds(90));
+        // 'active' is written inside the last step, a moment before that step's row is closed.
+        await Wait.UntilAsync(async () => await stack.Database.CountAsync($"select count(*) from provisioning_steps where customer_id = '{customerId}' and status <> 'completed'") == 0,
+            TimeSpan.FromSeconds(10), "every step to be closed");
         var accessUrl = new Uri(active.GetProperty("accessUrl").GetString()!);
         var apiKey = active.GetProperty("apiKey").GetString()!;
         var workspaceId = active.GetProperty("workspaceId").GetString()!;
         Assert.Matches("^claw_[0-9a-f]{64}$", apiKey);
-        Assert.All(active.GetProperty("steps").EnumerateArray(), s => Assert.Equal("completed", s.GetProperty("status").GetString()));
+        Assert.All((await client.StatusAsync(customerId, token)).Body.GetProperty("steps").EnumerateArray(), s => Assert.Equal("completed", s.GetProperty("status").GetString()));
         Assert.Equal(1, await stack.Database.CountAsync($"select count(*) from provisioning_steps where customer_id = '{customerId}' and step = 'create_database'"));
         Assert.Equal(1, await stack.Database.CountAsync($"select count(*) from stripe_events where customer_id = '{customerId}'"));
         Assert.DoesNotContain(apiKey, stack.Host.Output, StringComparison.Ordinal);
@@ -83,11 +86,14 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         Assert.NotNull(active.GetProperty("apiKey").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await client.Http.GetAsync(checkoutUrl)).StatusCode);
 
-        // 'active' is written by the last activity; the orchestration completes a moment later.
+        // 'active' is written by the last activity; the orchestration completes a moment later. The lifecycle run
+        // started it as a sub-orchestration and recorded its id.
+        var provisioning = await stack.Database.TextAsync($"select orchestration_id from customers where id = '{customerId}'");
+        Assert.StartsWith($"provision-{customerId}-1.", provisioning, StringComparison.Ordinal);
         JsonElement orchestration = default;
         await Wait.UntilAsync(async () =>
         {
-            using var admin = new HttpRequestMessage(HttpMethod.Get, $"/api/orchestrations/provision-{customerId}");
+            using var admin = new HttpRequestMessage(HttpMethod.Get, $"/api/orchestrations/{provisioning}");
             admin.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
             orchestration = await (await client.Http.SendAsync(admin)).Content.ReadFromJsonAsync<JsonElement>();
             return orchestration.GetProperty("runtimeStatus").GetString() == "Completed";

@@ -63,6 +63,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
             ["Providers__Local__StateDirectory"] = stateDirectory,
             ["Providers__Local__AdminConnectionString"] = TestDatabase.AdminConnectionString,
             ["Plans__Pro__MonthlyPriceUsd"] = "79",
+            ["Plans__Starter__StripePriceId"] = "price_test_starter",
+            ["Plans__Pro__StripePriceId"] = "price_test_pro",
+            ["Plans__Team__StripePriceId"] = "price_test_team",
             ["Logging__LogLevel__Default"] = "Information",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
         };

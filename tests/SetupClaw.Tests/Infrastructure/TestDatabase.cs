@@ -50,6 +50,12 @@ public sealed class TestDatabase : IAsyncLifetime
         await ExecuteAdminAsync($"drop database if exists \"{Name}\" with (force)");
     }
 
+    public async Task<string?> TextAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        return await command.ExecuteScalarAsync() as string;
+    }
+
     public async Task<long> CountAsync(string sql)
     {
         await using var command = DataSource.CreateCommand(sql);

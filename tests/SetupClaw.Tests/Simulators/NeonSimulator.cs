@@ -134,6 +134,8 @@ public sealed class NeonSimulator : SimulatorHost
                     ? (200, new JsonObject { ["operation"] = View(operation) })
                     : (404, Error("operation not found")),
                 ("GET", 3, "connection_uri", _) => ConnectionUri(query),
+                ("GET", 5, "branches", "endpoints") => ListEndpoints(segments[3]),
+                ("PATCH", 4, "endpoints", _) => UpdateEndpoint(segments[3], body),
                 _ => (404, Error($"{method} {path} is not simulated")),
             };
         }
@@ -167,6 +169,9 @@ public sealed class NeonSimulator : SimulatorHost
         var parent = branches[0];
         var wantsEndpoint = body?["endpoints"]?.AsArray().Any(e => e!["type"]!.GetValue<string>() == "read_write") == true;
         var branch = new SimBranch($"br-{Next()}", name, parent.Id, wantsEndpoint ? $"ep-{Next()}" : null);
+        var endpointSpec = body?["endpoints"]?.AsArray().FirstOrDefault();
+        branch.MinCu = endpointSpec?["autoscaling_limit_min_cu"]?.GetValue<double>() ?? 0.25;
+        branch.MaxCu = endpointSpec?["autoscaling_limit_max_cu"]?.GetValue<double>() ?? 0.25;
         foreach (var (role, password) in parent.Roles)
         {
             branch.Roles[role] = password;
@@ -281,6 +286,65 @@ public sealed class NeonSimulator : SimulatorHost
         });
     }
 
+    /// <summary>The autoscaling range of each customer branch's read-write endpoint, by branch name.</summary>
+    public IReadOnlyDictionary<string, (double Min, double Max)> ComputeSizes
+    {
+        get
+        {
+            lock (gate)
+            {
+                return branches.Where(b => b.Name != "main" && b.EndpointId is not null).ToDictionary(b => b.Name, b => (b.MinCu, b.MaxCu));
+            }
+        }
+    }
+
+    private (int, JsonNode?) ListEndpoints(string branchId)
+    {
+        if (branches.FirstOrDefault(b => b.Id == branchId) is not { } branch)
+        {
+            return (404, Error("branch not found"));
+        }
+
+        return (200, new JsonObject
+        {
+            ["endpoints"] = branch.EndpointId is null ? new JsonArray() : new JsonArray(EndpointView(branch)),
+        });
+    }
+
+    private (int, JsonNode?) UpdateEndpoint(string endpointId, JsonNode? body)
+    {
+        if (branches.FirstOrDefault(b => b.EndpointId == endpointId) is not { } branch)
+        {
+            return (404, Error("endpoint not found"));
+        }
+
+        if (Busy())
+        {
+            return (423, Error("project already has running conflicting operations, scheduling of new ones is prohibited"));
+        }
+
+        var min = body?["endpoint"]?["autoscaling_limit_min_cu"]?.GetValue<double>() ?? branch.MinCu;
+        var max = body?["endpoint"]?["autoscaling_limit_max_cu"]?.GetValue<double>() ?? branch.MaxCu;
+        if (min > max)
+        {
+            return (400, Error("autoscaling_limit_min_cu must not exceed autoscaling_limit_max_cu"));
+        }
+
+        (branch.MinCu, branch.MaxCu) = (min, max);
+        return (200, new JsonObject
+        {
+            ["endpoint"] = EndpointView(branch),
+            ["operations"] = new JsonArray(View(NewOperation("apply_config", branch.Id))),
+        });
+    }
+
+    private static JsonObject EndpointView(SimBranch branch) => new()
+    {
+        ["id"] = branch.EndpointId, ["project_id"] = ProjectId, ["branch_id"] = branch.Id, ["type"] = "read_write",
+        ["host"] = Host(branch, pooled: false), ["autoscaling_limit_min_cu"] = branch.MinCu, ["autoscaling_limit_max_cu"] = branch.MaxCu,
+        ["current_state"] = "active",
+    };
+
     private (int, JsonNode?) ConnectionUri(Dictionary<string, string> query)
     {
         var branch = branches.FirstOrDefault(b => b.Id == query.GetValueOrDefault("branch_id"));
@@ -362,5 +426,9 @@ public sealed class NeonSimulator : SimulatorHost
         public Dictionary<string, string> Roles { get; } = [];
 
         public HashSet<string> Databases { get; } = [];
+
+        public double MinCu { get; set; } = 0.25;
+
+        public double MaxCu { get; set; } = 0.25;
     }
 }
