@@ -5,7 +5,10 @@ using SetupClaw.Providers;
 
 namespace SetupClaw.Provisioning;
 
-/// <summary>Step 6: <c>GET {accessUrl}/health</c> answers 200 and names this customer's workspace.</summary>
+/// <summary>
+/// Step 6: <c>GET {accessUrl}/health</c> answers 200, names this customer's workspace and runs the plan recorded
+/// for the customer (after a plan change, the redeployed runtime must report the new one).
+/// </summary>
 public sealed class HealthCheckActivity(
     ICustomerStore store, IHttpClientFactory httpClients, IOptions<ProvisioningOptions> options, TimeProvider clock) : StepActivity<bool>(store)
 {
@@ -28,12 +31,18 @@ public sealed class HealthCheckActivity(
                 if (response.IsSuccessStatusCode)
                 {
                     var health = await response.Content.ReadFromJsonAsync<HealthAnswer>(cancellationToken);
-                    if (health?.WorkspaceId == customer.WorkspaceId)
+                    if (health is null || health.WorkspaceId != customer.WorkspaceId)
+                    {
+                        lastProblem = $"it names workspace '{health?.WorkspaceId}', not {customer.WorkspaceId}";
+                    }
+                    else if (health.Plan is not null && health.Plan != customer.Plan)
+                    {
+                        lastProblem = $"it runs the {health.Plan} plan, not {customer.Plan}";
+                    }
+                    else
                     {
                         return true;
                     }
-
-                    lastProblem = $"it names workspace '{health?.WorkspaceId}', not {customer.WorkspaceId}";
                 }
                 else
                 {
@@ -56,5 +65,5 @@ public sealed class HealthCheckActivity(
             $"The assistant at {customer.AccessUrl} did not become healthy within {options.Value.HealthCheckTimeout.TotalSeconds:0} s: {lastProblem}.");
     }
 
-    private sealed record HealthAnswer(string? Status, string? WorkspaceId, string? Database);
+    private sealed record HealthAnswer(string? Status, string? WorkspaceId, string? Database, string? Plan);
 }

@@ -132,7 +132,9 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
                 var timer = context.CreateTimer(delay, timerCancellation.Token);
                 if (await Task.WhenAny(timer, cancelled) == cancelled)
                 {
-                    await timerCancellation.CancelAsync();
+                    // Synchronously, on the orchestrator's own thread: CancelAsync would run the timer's callback on the
+                    // thread pool, outside the orchestration's single-threaded replay, and wedge or fail the saga.
+                    timerCancellation.Cancel();
                     ThrowIfCancelled(cancelled);
                 }
             }
@@ -194,7 +196,14 @@ public static class Retries
         return false;
     }
 
-    /// <summary>An undo must not give up easily: what it fails to delete would be left running unpaid.</summary>
+    /// <summary>
+    /// An undo does not give up easily on what may pass (what it fails to delete would be left running unpaid); a
+    /// permanent refusal (credentials, a rejected request) is not retried here: the resource is recorded as an
+    /// orphan at once, and the sweep retries it every few minutes until the operator has fixed the cause.
+    /// </summary>
     public static readonly TaskOptions Compensation = TaskOptions.FromRetryPolicy(new RetryPolicy(
-        maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+        maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30))
+    {
+        HandleFailure = failure => !IsPermanent(failure),
+    });
 }

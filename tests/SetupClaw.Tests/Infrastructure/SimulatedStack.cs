@@ -1,0 +1,181 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using SetupClaw.Billing;
+using SetupClaw.Customers;
+using SetupClaw.Lifecycle;
+using SetupClaw.LocalHost;
+using SetupClaw.Plans;
+using SetupClaw.Providers;
+using SetupClaw.Providers.Local;
+using SetupClaw.Provisioning;
+using SetupClaw.Tests.Infrastructure;
+using SetupClaw.Tests.Simulators;
+using Xunit.Abstractions;
+
+namespace SetupClaw.Tests.Infrastructure;
+
+/// <summary>
+/// The local host built in-process around the simulators: the real webhook, lifecycle runs, sagas, sweep and
+/// durable sidecar, the real Neon and Railway providers; only the seed step, the control plane's writes into the
+/// customer's (simulated) database and the runtime's /health are stand-ins.
+/// </summary>
+public sealed class SimulatedStack : IAsyncDisposable
+{
+    public const string WebhookSecret = "whsec_chaos_0123456789abcdef";
+    public const string AdminKey = "admin_chaos_key_0123456789";
+
+    public static readonly Dictionary<string, string> PriceOf = new()
+    {
+        [Plan.Starter] = "price_chaos_starter", [Plan.Pro] = "price_chaos_pro", [Plan.Team] = "price_chaos_team",
+    };
+
+    private SimulatedStack(TestDatabase database, NeonSimulator neon, RailwaySimulator railway)
+    {
+        Database = database;
+        Neon = neon;
+        Railway = railway;
+    }
+
+    public TestDatabase Database { get; }
+
+    public NeonSimulator Neon { get; }
+
+    public RailwaySimulator Railway { get; }
+
+    public FakeCustomerData CustomerData { get; } = new();
+
+    public WebApplication App { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public static async Task<SimulatedStack> StartAsync()
+    {
+        var database = new TestDatabase();
+        await database.InitializeAsync();
+        var stack = new SimulatedStack(database, await NeonSimulator.StartAsync(), await RailwaySimulator.StartAsync());
+        var settings = Providers.ProviderServices.Settings(stack.Neon, stack.Railway);
+        var port = LoopbackPorts.Free();
+        settings["ConnectionStrings:ControlDatabase"] = database.ConnectionString;
+        settings["LocalHost:Url"] = $"http://127.0.0.1:{port}";
+        settings["App:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
+        settings["Stripe:SecretKey"] = "";
+        settings["Stripe:WebhookSecret"] = WebhookSecret;
+        settings["Security:EncryptionKey"] = Convert.ToBase64String(new byte[32]);
+        settings["Security:AdminKey"] = AdminKey;
+        settings["Provisioning:HealthCheckTimeout"] = "00:00:05";
+        settings["Sweep:IntervalSeconds"] = "3";
+        settings["Durable:MaxConcurrentActivities"] = "48";
+        settings["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("SETUPCLAW_TEST_LOGLEVEL") ?? "Warning";
+        settings["Logging:LogLevel:Polly"] = "Error";
+        foreach (var (plan, price) in PriceOf)
+        {
+            settings[$"Plans:{char.ToUpperInvariant(plan[0])}{plan[1..]}:StripePriceId"] = price;
+        }
+
+        stack.App = LocalHostApp.Build(LocalHostApp.CreateBuilder([], settings), services =>
+        {
+            services.AddSingleton<IWorkspaceSeeder>(new NoSeed());
+            services.AddSingleton<ICustomerData>(stack.CustomerData);
+            services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new RailwayHealth(stack.Railway));
+        });
+        await stack.App.StartAsync();
+        stack.Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
+        return stack;
+    }
+
+    public async Task<HttpResponseMessage> SendAsync(string payload, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/stripe/webhook") { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
+        request.Headers.Add("Stripe-Signature", StripeEventFactory.Sign(payload, WebhookSecret, DateTimeOffset.UtcNow));
+        return await Http.SendAsync(request, cancellationToken);
+    }
+
+    public async Task<string> SignupAsync(string email, string plan)
+    {
+        using var signup = await Http.PostAsJsonAsync("/api/signup", new { email, plan, name = "Sim" });
+        Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
+        return (await signup.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("customerId").GetString()!;
+    }
+
+    public Task SettledAsync(TimeSpan? timeout = null) => Wait.UntilAsync(
+        async () => await Database.CountAsync(
+            "select count(*) from customers where lifecycle_instance is not null or applied_version < desired_version or provisioning_status in ('provisioning', 'deprovisioning')") == 0,
+        timeout ?? TimeSpan.FromMinutes(10), "every lifecycle run to settle", TimeSpan.FromMilliseconds(200));
+
+    public async Task SweepAsync()
+    {
+        using var sweep = new HttpRequestMessage(HttpMethod.Post, "/api/operator/sweep");
+        sweep.Headers.Add("X-Admin-Key", AdminKey);
+        (await Http.SendAsync(sweep)).EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        await Neon.DisposeAsync();
+        await Railway.DisposeAsync();
+        await Database.DisposeAsync();
+    }
+
+    private sealed class NoSeed : IWorkspaceSeeder
+    {
+        public Task SeedAsync(string connectionString, Customer customer, string workspaceId, CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>A service's <c>/health</c> as its runtime would answer from the variables Railway gave it.</summary>
+    private sealed class RailwayHealth(RailwaySimulator railway) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var host = request.RequestUri!.Host;
+            var service = railway.Service(host[..Math.Max(0, host.IndexOf("-production", StringComparison.Ordinal))]);
+            var variables = service?["variables"];
+            return Task.FromResult(variables is null
+                ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
+                : new HttpResponseMessage(HttpStatusCode.OK)
+                {
+                    Content = new StringContent(JsonSerializer.Serialize(new
+                    {
+                        status = "healthy",
+                        workspaceId = variables["WORKSPACE_ID"]?.GetValue<string>(),
+                        database = "connected",
+                        modelProvider = "none",
+                        plan = variables["PLAN_NAME"]?.GetValue<string>(),
+                    }), Encoding.UTF8, "application/json"),
+                });
+        }
+    }
+}
+
+/// <summary>The customer's database as the control plane sees it, keyed by the customer's role in the connection string.</summary>
+public sealed class FakeCustomerData : ICustomerData
+{
+    private readonly ConcurrentDictionary<string, bool> suspended = new();
+
+    public bool IsSuspended(string customerId) => suspended.GetValueOrDefault(customerId);
+
+    public Task SetSuspendedAsync(string connectionString, DateTimeOffset? since, CancellationToken cancellationToken)
+    {
+        suspended[CustomerOf(connectionString)] = since is not null;
+        return Task.CompletedTask;
+    }
+
+    public Task GrantSkillsAsync(string connectionString, IReadOnlyList<string> skills, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task<CustomerExport> ExportAsync(string connectionString, CancellationToken cancellationToken) =>
+        Task.FromResult(new CustomerExport([0x1f, 0x8b], """{"memories":1}"""));
+
+    private static string CustomerOf(string connectionString) =>
+        ResourceNames.CustomerOf(new NpgsqlConnectionStringBuilder(connectionString).Username!)!;
+}
