@@ -27,6 +27,9 @@ internal static class DurableSidecar
 
         var services = builder.Services;
         services.AddGrpc();
+        TimeSpan Seconds(string key, int fallback) =>
+            TimeSpan.FromSeconds(int.TryParse(configuration[key], out var seconds) && seconds > 0 ? seconds : fallback);
+
         var activities = int.TryParse(configuration["Durable:MaxConcurrentActivities"], out var a) && a > 0 ? a : 32;
         var orchestrations = int.TryParse(configuration["Durable:MaxConcurrentOrchestrations"], out var o) && o > 0 ? o : 16;
         if (string.Equals(configuration["Durable:Backend"], "AzureStorage", StringComparison.OrdinalIgnoreCase))
@@ -39,10 +42,19 @@ internal static class DurableSidecar
                 MaxQueuePollingInterval = TimeSpan.FromSeconds(1),
                 MaxConcurrentTaskActivityWorkItems = activities,
                 MaxConcurrentTaskOrchestrationWorkItems = orchestrations,
+                // How soon a restarted host takes over what the dead one held (defaults: 30 s leases, 5 min message
+                // visibility); the durability test shortens them.
+                LeaseInterval = Seconds("Durable:AzureStorage:LeaseIntervalSeconds", 30),
+                LeaseRenewInterval = Seconds("Durable:AzureStorage:LeaseRenewIntervalSeconds", 10),
+                LeaseAcquireInterval = Seconds("Durable:AzureStorage:LeaseAcquireIntervalSeconds", 10),
+                ControlQueueVisibilityTimeout = Seconds("Durable:AzureStorage:VisibilityTimeoutSeconds", 300),
+                WorkItemQueueVisibilityTimeout = Seconds("Durable:AzureStorage:VisibilityTimeoutSeconds", 300),
                 LoggerFactory = sp.GetRequiredService<ILoggerFactory>(),
             }));
-            services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<AzureStorageOrchestrationService>());
-            services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<AzureStorageOrchestrationService>());
+            services.AddSingleton(sp => new WiderOrchestrationService(
+                sp.GetRequiredService<AzureStorageOrchestrationService>(), sp.GetRequiredService<AzureStorageOrchestrationService>(), activities, orchestrations));
+            services.AddSingleton<IOrchestrationService>(sp => sp.GetRequiredService<WiderOrchestrationService>());
+            services.AddSingleton<IOrchestrationServiceClient>(sp => sp.GetRequiredService<WiderOrchestrationService>());
         }
         else
         {
@@ -67,14 +79,13 @@ internal static class DurableSidecar
 
     public static void MapDurableSidecar(this WebApplication app) => app.MapGrpcService<TaskHubGrpcServer>();
 
-    /// <summary>The sidecar does not create or start its backend; this does, before the worker connects.</summary>
+    /// <summary>
+    /// The sidecar starts its backend when the application has started (and a second start throws on Azure
+    /// Storage), but does not create it: this creates the task hub's queues, tables and containers first.
+    /// </summary>
     private sealed class BackendStarter(IOrchestrationService service) : IHostedService
     {
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            await service.CreateIfNotExistsAsync();
-            await service.StartAsync();
-        }
+        public Task StartAsync(CancellationToken cancellationToken) => service.CreateIfNotExistsAsync();
 
         public Task StopAsync(CancellationToken cancellationToken) => service.StopAsync();
     }

@@ -24,14 +24,17 @@ internal sealed partial class LocalRecovery(
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken);
 
-        foreach (var status in new[] { CustomerStatus.Active, CustomerStatus.Suspended })
+        // Provisioning too: a saga that was waiting on its deployment (or checking its health) when the host died
+        // finds the same deployment running again.
+        foreach (var status in new[] { CustomerStatus.Active, CustomerStatus.Suspended, CustomerStatus.Provisioning })
         {
             foreach (var customer in await store.ListByStatusAsync(status, stoppingToken))
             {
                 // Only local runtimes die with the host; a Railway service keeps running without it.
-                if (compute is LocalComputeProvider local && customer.RailwayServiceId is { } serviceId && local.Exists(serviceId) && !local.IsRunning(serviceId))
+                if (compute is LocalComputeProvider local && customer.RailwayServiceId is { } serviceId && local.Exists(serviceId) &&
+                    local.WasDeployed(serviceId) && !local.IsRunning(serviceId))
                 {
-                    await local.DeployAsync(serviceId, stoppingToken);
+                    await local.RestoreAsync(serviceId, stoppingToken);
                     LogRestored(logger, customer.Id, serviceId);
                 }
             }

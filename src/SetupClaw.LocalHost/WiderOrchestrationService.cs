@@ -1,11 +1,16 @@
 using DurableTask.Core;
+using DurableTask.Core.History;
 
 namespace SetupClaw.LocalHost;
 
 /// <summary>
-/// The in-memory backend as it is, except for how many work items the sidecar dispatches at once: it offers one
-/// slot per processor, so two activities at a time on a 2-core machine, however long they wait on a provider.
-/// <c>Durable:MaxConcurrentActivities</c> and <c>:MaxConcurrentOrchestrations</c> set the real figures.
+/// The backend as the embedded sidecar should see it. Two corrections: how many work items it dispatches at once
+/// (the in-memory backend offers one slot per processor, so two activities at a time on a 2-core machine however
+/// long they wait on a provider; <c>Durable:MaxConcurrentActivities</c> and <c>:MaxConcurrentOrchestrations</c>
+/// set the real figures), and two things the sidecar hands over that Azure Storage cannot keep: tags as Protobuf
+/// maps (written into queue messages it could not read back) and events without a timestamp (year 1, outside what
+/// a table can hold: the sub-orchestration's history row was stored empty and the parent could never load its
+/// history again). Tags become a plain dictionary and a missing timestamp becomes now, before anything is stored.
 /// </summary>
 internal sealed class WiderOrchestrationService(IOrchestrationService inner, IOrchestrationServiceClient client, int activities, int orchestrations)
     : IOrchestrationService, IOrchestrationServiceClient
@@ -50,8 +55,62 @@ internal sealed class WiderOrchestrationService(IOrchestrationService inner, IOr
 
     public Task CompleteTaskOrchestrationWorkItemAsync(
         TaskOrchestrationWorkItem workItem, OrchestrationRuntimeState newOrchestrationRuntimeState, IList<TaskMessage> outboundMessages,
-        IList<TaskMessage> orchestratorMessages, IList<TaskMessage> timerMessages, TaskMessage continuedAsNewMessage, OrchestrationState orchestrationState) =>
-        inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState);
+        IList<TaskMessage> orchestratorMessages, IList<TaskMessage> timerMessages, TaskMessage continuedAsNewMessage, OrchestrationState orchestrationState)
+    {
+        ArgumentNullException.ThrowIfNull(newOrchestrationRuntimeState);
+        Storable(newOrchestrationRuntimeState.Events);
+        Storable(newOrchestrationRuntimeState.NewEvents);
+
+        foreach (var message in outboundMessages.Concat(orchestratorMessages).Concat(timerMessages).Append(continuedAsNewMessage))
+        {
+            PlainTags(message?.Event);
+        }
+
+        if (orchestrationState?.Tags is { } tags && tags is not Dictionary<string, string>)
+        {
+            orchestrationState.Tags = new Dictionary<string, string>(tags);
+        }
+
+        return inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState);
+    }
+
+    /// <summary>
+    /// History as the backend can store it: the sidecar records a sub-orchestration's creation as its own subclass,
+    /// which Azure Storage's table writer does not know (the row was stored without its properties, and the parent
+    /// could never load its history again); it becomes the plain <see cref="SubOrchestrationInstanceCreatedEvent"/>.
+    /// </summary>
+    private static void Storable(IList<HistoryEvent> events)
+    {
+        for (var i = 0; i < events.Count; i++)
+        {
+            var historyEvent = events[i];
+            PlainTags(historyEvent);
+            if (historyEvent is SubOrchestrationInstanceCreatedEvent created && created.GetType() != typeof(SubOrchestrationInstanceCreatedEvent))
+            {
+                events[i] = new SubOrchestrationInstanceCreatedEvent(created.EventId)
+                {
+                    Name = created.Name,
+                    Version = created.Version,
+                    InstanceId = created.InstanceId,
+                    Input = created.Input,
+                    Tags = created.Tags,
+                    ClientSpanId = created.ClientSpanId,
+                    Timestamp = created.Timestamp,
+                    IsPlayed = created.IsPlayed,
+                };
+            }
+        }
+    }
+
+    /// <summary>Replaces an event's <c>Tags</c> (whatever dictionary type the sidecar used) with a <see cref="Dictionary{TKey, TValue}"/>.</summary>
+    private static void PlainTags(HistoryEvent? historyEvent)
+    {
+        var property = historyEvent?.GetType().GetProperty("Tags");
+        if (property is { CanWrite: true } && property.GetValue(historyEvent) is IDictionary<string, string> tags and not Dictionary<string, string>)
+        {
+            property.SetValue(historyEvent, new Dictionary<string, string>(tags));
+        }
+    }
 
     public Task AbandonTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.AbandonTaskOrchestrationWorkItemAsync(workItem);
 
@@ -67,14 +126,33 @@ internal sealed class WiderOrchestrationService(IOrchestrationService inner, IOr
 
     public Task AbandonTaskActivityWorkItemAsync(TaskActivityWorkItem workItem) => inner.AbandonTaskActivityWorkItemAsync(workItem);
 
-    public Task CreateTaskOrchestrationAsync(TaskMessage creationMessage) => client.CreateTaskOrchestrationAsync(creationMessage);
+    public Task CreateTaskOrchestrationAsync(TaskMessage creationMessage)
+    {
+        PlainTags(creationMessage?.Event);
+        return client.CreateTaskOrchestrationAsync(creationMessage);
+    }
 
-    public Task CreateTaskOrchestrationAsync(TaskMessage creationMessage, OrchestrationStatus[] dedupeStatuses) =>
-        client.CreateTaskOrchestrationAsync(creationMessage, dedupeStatuses);
+    public Task CreateTaskOrchestrationAsync(TaskMessage creationMessage, OrchestrationStatus[] dedupeStatuses)
+    {
+        PlainTags(creationMessage?.Event);
+        return client.CreateTaskOrchestrationAsync(creationMessage, dedupeStatuses);
+    }
 
-    public Task SendTaskOrchestrationMessageAsync(TaskMessage message) => client.SendTaskOrchestrationMessageAsync(message);
+    public Task SendTaskOrchestrationMessageAsync(TaskMessage message)
+    {
+        PlainTags(message?.Event);
+        return client.SendTaskOrchestrationMessageAsync(message);
+    }
 
-    public Task SendTaskOrchestrationMessageBatchAsync(params TaskMessage[] messages) => client.SendTaskOrchestrationMessageBatchAsync(messages);
+    public Task SendTaskOrchestrationMessageBatchAsync(params TaskMessage[] messages)
+    {
+        foreach (var message in messages ?? [])
+        {
+            PlainTags(message?.Event);
+        }
+
+        return client.SendTaskOrchestrationMessageBatchAsync(messages);
+    }
 
     public Task<OrchestrationState> WaitForOrchestrationAsync(string instanceId, string executionId, TimeSpan timeout, CancellationToken cancellationToken) =>
         client.WaitForOrchestrationAsync(instanceId, executionId, timeout, cancellationToken);

@@ -107,7 +107,10 @@ public interface ICustomerStore
 
     Task<long> StepStartedAsync(string customerId, string operationId, string step, CancellationToken cancellationToken);
 
-    Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken);
+    Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken, string? output = null);
+
+    /// <summary>The recorded output of <paramref name="step"/> if <paramref name="operationId"/> already finished it, else null.</summary>
+    Task<string?> FinishedStepOutputAsync(string operationId, string step, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<StepRecord>> GetStepsAsync(string customerId, string? operationId, CancellationToken cancellationToken);
 

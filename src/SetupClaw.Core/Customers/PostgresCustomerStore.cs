@@ -112,14 +112,18 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    public Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken) =>
+    public Task<string?> FinishedStepOutputAsync(string operationId, string step, CancellationToken cancellationToken) =>
+        Sql.ScalarAsync<string>(db, "select output from provisioning_steps where operation_id = @operation and step = @step and status = 'completed' and output is not null limit 1",
+            cancellationToken, ("operation", operationId), ("step", step));
+
+    public Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken, string? output = null) =>
         ExecuteAsync(
             """
-            update provisioning_steps set status = @status, error = @error, completed_at = clock_timestamp(),
+            update provisioning_steps set status = @status, error = @error, output = @output, completed_at = clock_timestamp(),
                 duration_ms = (extract(epoch from clock_timestamp() - started_at) * 1000)::int
             where id = @id
             """,
-            cancellationToken, ("id", stepId), ("status", status), ("error", error));
+            cancellationToken, ("id", stepId), ("status", status), ("error", error), ("output", output));
 
     public async Task<IReadOnlyList<StepRecord>> GetStepsAsync(string customerId, string? operationId, CancellationToken cancellationToken)
     {

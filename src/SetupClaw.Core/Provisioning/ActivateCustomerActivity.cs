@@ -9,6 +9,8 @@ public sealed partial class ActivateCustomerActivity(ICustomerStore store, TimeP
 {
     protected override string Step => Steps.Activate;
 
+    protected override bool OncePerOperation => true;
+
     protected override async Task<double> ExecuteAsync(string customerId, CancellationToken cancellationToken)
     {
         var customer = await GetCustomerAsync(customerId, cancellationToken);

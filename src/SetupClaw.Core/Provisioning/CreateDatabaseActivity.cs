@@ -9,6 +9,8 @@ public sealed class CreateDatabaseActivity(ICustomerStore store, IDatabaseProvid
 {
     protected override string Step => Steps.CreateDatabase;
 
+    protected override bool OncePerOperation => true;
+
     protected override async Task<string> ExecuteAsync(string customerId, CancellationToken cancellationToken)
     {
         var customer = await GetCustomerAsync(customerId, cancellationToken);

@@ -13,6 +13,8 @@ public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider
 {
     protected override string Step => Steps.CreateService;
 
+    protected override bool OncePerOperation => true;
+
     protected override async Task<string> ExecuteAsync(string customerId, CancellationToken cancellationToken)
     {
         var customer = await GetCustomerAsync(customerId, cancellationToken);

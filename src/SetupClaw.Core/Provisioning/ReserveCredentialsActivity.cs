@@ -8,6 +8,8 @@ public sealed class ReserveCredentialsActivity(ICustomerStore store, SecretBox s
 {
     protected override string Step => Steps.ReserveCredentials;
 
+    protected override bool OncePerOperation => true;
+
     protected override Task<string> ExecuteAsync(string customerId, CancellationToken cancellationToken)
     {
         // A retry keeps what an earlier attempt reserved: the store only fills empty credentials.

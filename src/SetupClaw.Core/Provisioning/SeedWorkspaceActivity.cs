@@ -9,6 +9,8 @@ public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder
 {
     protected override string Step => Steps.SeedWorkspace;
 
+    protected override bool OncePerOperation => true;
+
     protected override async Task<bool> ExecuteAsync(string customerId, CancellationToken cancellationToken)
     {
         var customer = await GetCustomerAsync(customerId, cancellationToken);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.DurableTask;
 using SetupClaw.Customers;
 
@@ -13,14 +14,26 @@ public abstract class StepActivity<TOutput>(ICustomerStore store) : TaskActivity
 
     protected ICustomerStore Store => store;
 
+    /// <summary>
+    /// A step its orchestration schedules once (not deploy or health check, which a saga repeats on purpose): when
+    /// the same operation already finished it, the recorded output is returned and the work is not done again.
+    /// Durable activities run at least once; this makes a finished step's effect happen once.
+    /// </summary>
+    protected virtual bool OncePerOperation => false;
+
     public sealed override async Task<TOutput> RunAsync(TaskActivityContext context, string customerId)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (OncePerOperation && await store.FinishedStepOutputAsync(context.InstanceId, Step, CancellationToken.None) is { } recorded)
+        {
+            return JsonSerializer.Deserialize<TOutput>(recorded)!;
+        }
+
         var stepId = await store.StepStartedAsync(customerId, context.InstanceId, Step, CancellationToken.None);
         try
         {
             var output = await ExecuteAsync(customerId, CancellationToken.None);
-            await store.StepFinishedAsync(stepId, "completed", null, CancellationToken.None);
+            await store.StepFinishedAsync(stepId, "completed", null, CancellationToken.None, OncePerOperation ? JsonSerializer.Serialize(output) : null);
             return output;
         }
         catch (Exception e)

@@ -101,6 +101,13 @@ public sealed class LocalHostProcess : IAsyncDisposable
         return host;
     }
 
+    /// <summary>What a machine failure does: the host and every runtime it started die at once, nothing is flushed.</summary>
+    public async Task CrashAsync()
+    {
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!process.HasExited)

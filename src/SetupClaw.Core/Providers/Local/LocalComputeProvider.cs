@@ -46,13 +46,26 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         return new ServiceResource(serviceId, AccessUrl(spec.Port));
     }
 
-    public async Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken)
+    public Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken) =>
+        StartAsync(serviceId, "dep_" + Guid.NewGuid().ToString("N")[..12], cancellationToken);
+
+    /// <summary>
+    /// Starts the service's last deployment again, under the same deployment id, after the host restarted (local
+    /// runtimes die with it): a saga that was waiting on that deployment sees it come up, as it would on Railway.
+    /// </summary>
+    public async Task RestoreAsync(string serviceId, CancellationToken cancellationToken)
+    {
+        var path = DeploymentPath(serviceId);
+        var deploymentId = File.Exists(path) ? (await File.ReadAllTextAsync(path, cancellationToken)).Trim() : "dep_" + Guid.NewGuid().ToString("N")[..12];
+        await StartAsync(serviceId, deploymentId, cancellationToken);
+    }
+
+    private async Task<string> StartAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
     {
         var spec = await ReadSpecAsync(serviceId, cancellationToken)
             ?? throw new PermanentProvisioningException($"Service {serviceId} does not exist.");
         await StopAsync(serviceId);
 
-        var deploymentId = "dep_" + Guid.NewGuid().ToString("N")[..12];
         var start = new ProcessStartInfo(options.DotnetPath)
         {
             ArgumentList = { runtimePath },
@@ -74,6 +87,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         var runtime = new RuntimeProcess(process, deploymentId, spec.Port, Path.Combine(stateDirectory, serviceId + ".log"));
         running[serviceId] = runtime;
         await File.WriteAllTextAsync(PidPath(serviceId), process.Id.ToString(CultureInfo.InvariantCulture), cancellationToken);
+        await File.WriteAllTextAsync(DeploymentPath(serviceId), deploymentId, cancellationToken);
         LogStarted(logger, serviceId, process.Id, spec.Port);
         return deploymentId;
     }
@@ -102,6 +116,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         await StopAsync(serviceId);
         File.Delete(SpecPath(serviceId));
         File.Delete(PidPath(serviceId));
+        File.Delete(DeploymentPath(serviceId));
         LogDeleted(logger, serviceId);
     }
 
@@ -181,6 +196,11 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private string SpecPath(string serviceId) => Path.Combine(stateDirectory, serviceId + ".json");
 
     private string PidPath(string serviceId) => Path.Combine(stateDirectory, serviceId + ".pid");
+
+    private string DeploymentPath(string serviceId) => Path.Combine(stateDirectory, serviceId + ".deployment");
+
+    /// <summary>Whether the service was ever deployed (and so should be running).</summary>
+    public bool WasDeployed(string serviceId) => File.Exists(DeploymentPath(serviceId));
 
     private async Task<ServiceSpec?> ReadSpecAsync(string serviceId, CancellationToken cancellationToken)
     {
