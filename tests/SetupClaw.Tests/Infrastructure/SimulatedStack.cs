@@ -179,3 +179,13 @@ public sealed class FakeCustomerData : ICustomerData
     private static string CustomerOf(string connectionString) =>
         ResourceNames.CustomerOf(new NpgsqlConnectionStringBuilder(connectionString).Username!)!;
 }
+
+/// <summary>
+/// The tests that put the simulators under load (hundreds of sagas in this process) run one after another, so a
+/// single-customer test never times out because a 200-customer run next to it holds every core.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class SimulatedLoadCollection
+{
+    public const string Name = "simulated load";
+}

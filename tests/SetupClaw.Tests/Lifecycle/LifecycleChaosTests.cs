@@ -30,6 +30,7 @@ namespace SetupClaw.Tests.Lifecycle;
 /// Railway providers against the simulators failing 10% of calls. At the end every customer is where Stripe's last
 /// word puts it, the simulators hold exactly the live customers' resources, and nothing is left open.
 /// </summary>
+[Collection(SimulatedLoadCollection.Name)]
 public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Customers = 200;

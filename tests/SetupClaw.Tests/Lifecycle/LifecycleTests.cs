@@ -18,6 +18,7 @@ namespace SetupClaw.Tests.Lifecycle;
 /// saga in flight, a plan change that fails and rolls back, an undo that fails and becomes an orphan the sweep
 /// removes, and events that arrive in the wrong order.
 /// </summary>
+[Collection(SimulatedLoadCollection.Name)]
 public sealed class LifecycleTests : IAsyncLifetime
 {
     private SimulatedStack stack = null!;
@@ -34,19 +35,19 @@ public sealed class LifecycleTests : IAsyncLifetime
     [Fact]
     public async Task CancellationDuringProvisioning_StopsTheSagaByItsEvent_UndoesAndDeprovisions()
     {
-        stack.Railway.DeploymentDuration = TimeSpan.FromSeconds(30);
+        stack.Railway.DeploymentDuration = TimeSpan.FromSeconds(60);
         var customerId = await stack.SignupAsync("ida@example.com", Plan.Pro);
         await stack.SendAsync(StripeEventFactory.CheckoutCompleted(customerId, "ida@example.com", DateTimeOffset.UtcNow.AddSeconds(-5)));
         await Wait.UntilAsync(async () => stack.Railway.ServiceNames.Count == 1 &&
             await stack.Database.CountAsync($"select count(*) from provisioning_steps where customer_id = '{customerId}' and step = 'deploy' and status = 'completed'") == 1,
-            TimeSpan.FromSeconds(30), "the saga to wait on its deployment");
+            TimeSpan.FromSeconds(60), "the saga to wait on its deployment");
 
         var clock = Stopwatch.StartNew();
         (await stack.SendAsync(StripeEventFactory.SubscriptionDeleted(customerId, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
-        await stack.SettledAsync(TimeSpan.FromSeconds(20));
+        await stack.SettledAsync(TimeSpan.FromSeconds(40));
 
-        // Well before the 30 s deployment would have finished: the saga stopped at the event, not at its next step.
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed}");
+        // Well before the 60 s deployment would have finished: the saga stopped at the event, not at its next step.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(40), $"took {clock.Elapsed}");
         var customer = (await stack.App.Services.GetRequiredService<ICustomerStore>().GetAsync(customerId, default))!;
         Assert.Equal(CustomerStatus.Deprovisioned, customer.Status);
         Assert.Null(customer.ApiKeyHash);
@@ -114,7 +115,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         var paidAt = DateTimeOffset.UtcNow.AddMinutes(-10);
         await stack.SendAsync(StripeEventFactory.SubscriptionDeleted(customerId, paidAt.AddMinutes(5)));
         await stack.SendAsync(StripeEventFactory.CheckoutCompleted(customerId, "tim@example.com", paidAt));
-        await stack.SettledAsync(TimeSpan.FromSeconds(30));
+        await stack.SettledAsync(TimeSpan.FromSeconds(60));
 
         var customer = (await stack.App.Services.GetRequiredService<ICustomerStore>().GetAsync(customerId, default))!;
         Assert.Equal(CustomerStatus.Deprovisioned, customer.Status);

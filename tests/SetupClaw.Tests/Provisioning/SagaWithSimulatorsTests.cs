@@ -24,6 +24,7 @@ namespace SetupClaw.Tests.Provisioning;
 /// providers, talking to the simulators (which validate every request against the providers' contracts). Only the
 /// seed step (it would connect to the simulated Neon host) and the final health check's HTTP are stand-ins.
 /// </summary>
+[Collection(SimulatedLoadCollection.Name)]
 public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly TestDatabase database = new();
