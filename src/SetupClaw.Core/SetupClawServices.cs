@@ -60,7 +60,7 @@ public static class SetupClawServices
         services.AddSingleton<CustomerLifecycle>();
         services.AddSingleton<ICustomerData, PostgresCustomerData>();
         services.AddTransient<OrphanSweeper>();
-        services.AddTransient<OrphansHandler>();
+        services.AddTransient<OperatorHandler>();
         services.AddOptions<SweepOptions>().Bind(configuration.GetSection(SweepOptions.Section));
         services.AddSingleton<SignupHandler>();
         services.AddSingleton<StripeWebhookHandler>();

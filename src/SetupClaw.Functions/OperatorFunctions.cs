@@ -8,7 +8,7 @@ using SetupClaw.Operations;
 namespace SetupClaw.Functions;
 
 /// <summary>The orphan sweep on a timer (<c>Sweep:Schedule</c>, every 5 minutes by default) and the operator's orphan routes.</summary>
-public sealed class OperatorFunctions(OrphanSweeper sweeper, OrphansHandler orphans, IOptions<SweepOptions> options)
+public sealed class OperatorFunctions(OrphanSweeper sweeper, OperatorHandler operatorRoutes, IOptions<SweepOptions> options)
 {
     [Function("OrphanSweep")]
     public Task SweepAsync(
@@ -21,7 +21,18 @@ public sealed class OperatorFunctions(OrphanSweeper sweeper, OrphansHandler orph
     public async Task<IActionResult> ListAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "operator/orphans")] HttpRequest request, CancellationToken cancellationToken)
     {
-        await (await orphans.ListAsync(request, cancellationToken)).ExecuteAsync(request.HttpContext);
+        await (await operatorRoutes.ListAsync(request, cancellationToken)).ExecuteAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+
+    [Function("OperatorRetry")]
+    public async Task<IActionResult> RetryAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "operator/customers/{customerId}/retry")] HttpRequest request,
+        string customerId,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken)
+    {
+        await (await operatorRoutes.RetryAsync(request, customerId, durable, cancellationToken)).ExecuteAsync(request.HttpContext);
         return new EmptyResult();
     }
 
@@ -31,7 +42,7 @@ public sealed class OperatorFunctions(OrphanSweeper sweeper, OrphansHandler orph
         [DurableClient] DurableTaskClient durable,
         CancellationToken cancellationToken)
     {
-        await (await orphans.SweepAsync(request, durable, cancellationToken)).ExecuteAsync(request.HttpContext);
+        await (await operatorRoutes.SweepAsync(request, durable, cancellationToken)).ExecuteAsync(request.HttpContext);
         return new EmptyResult();
     }
 }

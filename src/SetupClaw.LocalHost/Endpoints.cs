@@ -20,9 +20,11 @@ internal static class Endpoints
         app.MapGet("/api/orchestrations/{instanceId}", (HttpRequest request, string instanceId, OrchestrationStatusHandler handler, DurableTaskClient durable, CancellationToken ct) =>
             handler.HandleAsync(request, instanceId, durable, ct));
 
-        app.MapGet("/api/operator/orphans", (HttpRequest request, OrphansHandler handler, CancellationToken ct) => handler.ListAsync(request, ct));
-        app.MapPost("/api/operator/sweep", (HttpRequest request, OrphansHandler handler, DurableTaskClient durable, CancellationToken ct) =>
+        app.MapGet("/api/operator/orphans", (HttpRequest request, OperatorHandler handler, CancellationToken ct) => handler.ListAsync(request, ct));
+        app.MapPost("/api/operator/sweep", (HttpRequest request, OperatorHandler handler, DurableTaskClient durable, CancellationToken ct) =>
             handler.SweepAsync(request, durable, ct));
+        app.MapPost("/api/operator/customers/{customerId}/retry", (HttpRequest request, string customerId, OperatorHandler handler, DurableTaskClient durable, CancellationToken ct) =>
+            handler.RetryAsync(request, customerId, durable, ct));
 
         app.MapGet("/", () => OfflineCheckoutHandler.Page("index"));
         app.MapGet("/success/{customerId}", (string customerId) => OfflineCheckoutHandler.Page("success"));

@@ -128,6 +128,11 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
         return list;
     }
 
+    /// <summary>The operator's retry: one more version to converge to, and the last error cleared. False for an unknown customer.</summary>
+    public async Task<bool> RequestRetryAsync(string customerId, CancellationToken cancellationToken) =>
+        await Sql.ExecuteAsync(db, "update customers set desired_version = desired_version + 1, lifecycle_error = null, updated_at = now() where id = @id",
+            cancellationToken, ("id", customerId)) == 1;
+
     public Task SetPlanAsync(string customerId, string plan, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, "update customers set plan = @plan, updated_at = now() where id = @id", cancellationToken, ("id", customerId), ("plan", plan));
 

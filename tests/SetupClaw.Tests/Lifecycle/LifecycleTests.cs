@@ -80,6 +80,20 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Equal(PlanCatalog.Get(Plan.Pro).Vcpus, stack.Railway.Service(service)!["vCPUs"]!.GetValue<double>());
         Assert.Equal(1.0, stack.Neon.ComputeSizes[ResourceNames.Branch(customerId)].Max);
         Assert.Equal(CustomerLifecycleAttempts, await stack.Database.CountAsync($"select count(*) from provisioning_steps where customer_id = '{customerId}' and operation_id like 'plan-%' and step = 'deploy' and status = 'completed'") / 2);
+
+        // The cause is fixed; the operator runs the customer's lifecycle again and Stripe's plan takes.
+        stack.Railway.DeploymentOutcome = null;
+        using (var retry = new HttpRequestMessage(HttpMethod.Post, $"/api/operator/customers/{customerId}/retry"))
+        {
+            retry.Headers.Add("X-Admin-Key", SimulatedStack.AdminKey);
+            Assert.Equal(HttpStatusCode.Accepted, (await stack.Http.SendAsync(retry)).StatusCode);
+        }
+
+        await stack.SettledAsync(TimeSpan.FromSeconds(60));
+        customer = (await stack.App.Services.GetRequiredService<ICustomerStore>().GetAsync(customerId, default))!;
+        Assert.Equal(Plan.Team, customer.Plan);
+        Assert.Null(customer.LifecycleError);
+        Assert.Equal(2.0, stack.Neon.ComputeSizes[ResourceNames.Branch(customerId)].Max);
     }
 
     [Fact]
