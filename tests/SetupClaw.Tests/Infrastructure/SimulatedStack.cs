@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using SetupClaw.Billing;
@@ -17,9 +14,7 @@ using SetupClaw.Plans;
 using SetupClaw.Providers;
 using SetupClaw.Providers.Local;
 using SetupClaw.Provisioning;
-using SetupClaw.Tests.Infrastructure;
 using SetupClaw.Tests.Simulators;
-using Xunit.Abstractions;
 
 namespace SetupClaw.Tests.Infrastructure;
 
