@@ -43,7 +43,8 @@ public sealed class HttpFunctions(
         CancellationToken cancellationToken) =>
         ExecuteAsync(request, orchestrations.HandleAsync(request, instanceId, durable, cancellationToken));
 
-    private static async Task<IActionResult> ExecuteAsync(HttpRequest request, Task<IResult> handling)
+    /// <summary>Runs a core handler's result on the trigger's own HttpContext (ASP.NET Core integration).</summary>
+    internal static async Task<IActionResult> ExecuteAsync(HttpRequest request, Task<IResult> handling)
     {
         await (await handling).ExecuteAsync(request.HttpContext);
         return new EmptyResult();

@@ -18,31 +18,22 @@ public sealed class OperatorFunctions(OrphanSweeper sweeper, OperatorHandler ope
         sweeper.SweepAsync(durable, TimeSpan.FromSeconds(options.Value.GraceSeconds), cancellationToken);
 
     [Function("OperatorOrphans")]
-    public async Task<IActionResult> ListAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "operator/orphans")] HttpRequest request, CancellationToken cancellationToken)
-    {
-        await (await operatorRoutes.ListAsync(request, cancellationToken)).ExecuteAsync(request.HttpContext);
-        return new EmptyResult();
-    }
+    public Task<IActionResult> ListAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "operator/orphans")] HttpRequest request, CancellationToken cancellationToken) =>
+        HttpFunctions.ExecuteAsync(request, operatorRoutes.ListAsync(request, cancellationToken));
 
     [Function("OperatorRetry")]
-    public async Task<IActionResult> RetryAsync(
+    public Task<IActionResult> RetryAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "operator/customers/{customerId}/retry")] HttpRequest request,
         string customerId,
         [DurableClient] DurableTaskClient durable,
-        CancellationToken cancellationToken)
-    {
-        await (await operatorRoutes.RetryAsync(request, customerId, durable, cancellationToken)).ExecuteAsync(request.HttpContext);
-        return new EmptyResult();
-    }
+        CancellationToken cancellationToken) =>
+        HttpFunctions.ExecuteAsync(request, operatorRoutes.RetryAsync(request, customerId, durable, cancellationToken));
 
     [Function("OperatorSweep")]
-    public async Task<IActionResult> SweepNowAsync(
+    public Task<IActionResult> SweepNowAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "operator/sweep")] HttpRequest request,
         [DurableClient] DurableTaskClient durable,
-        CancellationToken cancellationToken)
-    {
-        await (await operatorRoutes.SweepAsync(request, durable, cancellationToken)).ExecuteAsync(request.HttpContext);
-        return new EmptyResult();
-    }
+        CancellationToken cancellationToken) =>
+        HttpFunctions.ExecuteAsync(request, operatorRoutes.SweepAsync(request, durable, cancellationToken));
 }

@@ -27,6 +27,7 @@ public sealed class Doctor(IConfiguration configuration)
         var findings = new List<DoctorFinding>
         {
             await ControlDatabaseAsync(cancellationToken),
+            await AttentionAsync(cancellationToken),
             DurableBackend(),
             Stripe(),
             Model(),
@@ -89,6 +90,32 @@ public sealed class Doctor(IConfiguration configuration)
         {
             return new DoctorFinding("control database", false, e.Message,
                 "Check ConnectionStrings:ControlDatabase (host, port, user, password) and that PostgreSQL is running.");
+        }
+    }
+
+    /// <summary>What waits for the operator: customers whose lifecycle gave up, and orphans the sweep has not removed.</summary>
+    private async Task<DoctorFinding> AttentionAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = new NpgsqlConnection(configuration.GetConnectionString("ControlDatabase"));
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(
+                """
+                select (select count(*) from customers where lifecycle_error is not null),
+                       (select count(*) from orphans where removed_at is null)
+                """, connection);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            var (stuck, orphans) = (reader.GetInt64(0), reader.GetInt64(1));
+            return stuck == 0 && orphans == 0
+                ? new DoctorFinding("lifecycle", true, "no customer waits for the operator; no open orphans")
+                : new DoctorFinding("lifecycle", false, $"{stuck} customer(s) with a lifecycle error, {orphans} open orphan(s)",
+                    "GET /api/operator/orphans and customers.lifecycle_error say why; fix the cause, then POST /api/operator/customers/{id}/retry or /api/operator/sweep.");
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException or InvalidOperationException)
+        {
+            return new DoctorFinding("lifecycle", true, "not checked: the control database is not reachable or not migrated yet");
         }
     }
 

@@ -20,8 +20,14 @@ public sealed class FunctionMetadataTests
         AssertHttp(functions, "StripeWebhook", "stripe/webhook", "post");
         AssertHttp(functions, "ProvisioningStatus", "provisioning/{customerId}", "get");
         AssertHttp(functions, "OrchestrationStatus", "orchestrations/{instanceId}", "get");
+        AssertHttp(functions, "OperatorOrphans", "operator/orphans", "get");
+        AssertHttp(functions, "OperatorSweep", "operator/sweep", "post");
+        AssertHttp(functions, "OperatorRetry", "operator/customers/{customerId}/retry", "post");
+        var sweep = TriggerOf(functions, "OrphanSweep");
+        Assert.Contains("timerTrigger", sweep, StringComparison.Ordinal);
+        Assert.Contains("%Sweep:Schedule%", sweep, StringComparison.Ordinal);
 
-        foreach (var orchestrator in new[] { "ProvisionCustomerOrchestrator", "DeprovisionCustomerOrchestrator" })
+        foreach (var orchestrator in new[] { "ProvisionCustomerOrchestrator", "DeprovisionCustomerOrchestrator", "CustomerLifecycleOrchestrator", "ChangePlanOrchestrator" })
         {
             Assert.Contains("orchestrationTrigger", TriggerOf(functions, orchestrator), StringComparison.Ordinal);
         }
@@ -31,7 +37,8 @@ public sealed class FunctionMetadataTests
                      "ReserveCredentialsActivity", "CreateDatabaseActivity", "SeedWorkspaceActivity", "CreateServiceActivity",
                      "DeployServiceActivity", "GetDeploymentStatusActivity", "HealthCheckActivity", "ActivateCustomerActivity",
                      "MarkCustomerFailedActivity", "DeleteServiceActivity", "DeleteDatabaseActivity", "BeginDeprovisionActivity",
-                     "CompleteDeprovisionActivity",
+                     "CompleteDeprovisionActivity", "NextLifecycleStepActivity", "ReleaseLifecycleActivity", "BeginProvisioningRunActivity",
+                     "SetSuspendedActivity", "ApplyPlanActivity", "ArchiveCustomerDataActivity", "RecordOrphanActivity",
                  })
         {
             Assert.Contains("activityTrigger", TriggerOf(functions, activity), StringComparison.Ordinal);

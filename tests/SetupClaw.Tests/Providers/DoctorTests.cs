@@ -75,6 +75,25 @@ public sealed class DoctorTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Doctor_OrphansAndStuckCustomers_FailTheLifecycleCheckWithTheOperatorRoutes()
+    {
+        await using (var insert = database.DataSource.CreateCommand(
+            """
+            insert into customers (id, email, plan, status_token_hash, lifecycle_error) values ('cus_00000000000000000001', 'x@example.com', 'pro', 'h', 'plan failed: put back');
+            insert into orphans (kind, customer_id, source, reason) values ('service', 'cus_00000000000000000002', 'sweep', 'no live customer owns it');
+            """))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var finding = Assert.Single(await RunAsync(), f => f.Check == "lifecycle");
+
+        Assert.False(finding.Ok);
+        Assert.Equal("1 customer(s) with a lifecycle error, 1 open orphan(s)", finding.Detail);
+        Assert.Contains("/api/operator/customers/{id}/retry", finding.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Doctor_BranchLimitReached_FailsWithTheFix()
     {
         neon.MaxBranches = 1; // the default branch takes the only slot
