@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using SetupClaw.Billing;
 using SetupClaw.Customers;
@@ -48,6 +49,9 @@ public sealed class SimulatedStack : IAsyncDisposable
 
     public FakeCustomerData CustomerData { get; } = new();
 
+    /// <summary>Every error the host logged (with its exception), for a test to print when something went wrong.</summary>
+    public ConcurrentQueue<string> Errors { get; } = new();
+
     public WebApplication App { get; private set; } = null!;
 
     public HttpClient Http { get; private set; } = null!;
@@ -78,6 +82,7 @@ public sealed class SimulatedStack : IAsyncDisposable
 
         stack.App = LocalHostApp.Build(LocalHostApp.CreateBuilder([], settings), services =>
         {
+            services.AddSingleton<ILoggerProvider>(new ErrorCollector(stack.Errors));
             services.AddSingleton<IWorkspaceSeeder>(new NoSeed());
             services.AddSingleton<ICustomerData>(stack.CustomerData);
             services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new RailwayHealth(stack.Railway));
@@ -121,6 +126,32 @@ public sealed class SimulatedStack : IAsyncDisposable
         await Neon.DisposeAsync();
         await Railway.DisposeAsync();
         await Database.DisposeAsync();
+    }
+
+    /// <summary>Errors the host logs, without the resilience pipeline's own reports of the retries it made.</summary>
+    private sealed class ErrorCollector(ConcurrentQueue<string> errors) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Collector(categoryName, errors);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Collector(string category, ConcurrentQueue<string> errors) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error && !category.StartsWith("Polly", StringComparison.Ordinal);
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel) && errors.Count < 200)
+                {
+                    errors.Enqueue($"[{category}] {formatter(state, exception)} {exception}");
+                }
+            }
+        }
     }
 
     private sealed class NoSeed : IWorkspaceSeeder
@@ -176,10 +207,10 @@ public sealed class FakeCustomerData : ICustomerData
 }
 
 /// <summary>
-/// The tests that put the simulators under load (hundreds of sagas in this process) run one after another, so a
-/// single-customer test never times out because a 200-customer run next to it holds every core.
+/// The tests that put the simulators under load (hundreds of sagas in this process) run one after another and
+/// alone, after the rest: on two cores a 200-customer run next to a test with real runtime processes starved both.
 /// </summary>
-[CollectionDefinition(Name)]
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class SimulatedLoadCollection
 {
     public const string Name = "simulated load";
