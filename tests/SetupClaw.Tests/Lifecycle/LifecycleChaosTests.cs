@@ -149,6 +149,13 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
         var stepRetries = await stack.Database.CountAsync("select count(*) from provisioning_steps where status = 'failed'");
         var httpRetries = stack.App.Services.GetRequiredService<ProviderRetries>();
         var planChanges = await stack.Database.CountAsync("select count(*) from provisioning_steps where step = 'health_check' and operation_id like 'plan-%' and status = 'completed'");
+        // Operations on one customer never ran at the same time: no two step rows of different operations overlap.
+        var overlapping = await stack.Database.CountAsync(
+            """
+            select count(*) from provisioning_steps a join provisioning_steps b
+              on a.customer_id = b.customer_id and a.operation_id < b.operation_id
+            where a.started_at < coalesce(b.completed_at, 'infinity') and b.started_at < coalesce(a.completed_at, 'infinity')
+            """);
         var cancelledInFlight = await stack.Database.CountAsync("select count(*) from customers where failure_reason like 'cancelled at %'");
 
         output.WriteLine("| measure                         | value |");
@@ -166,6 +173,7 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
         Row("plan changes applied (checked)", planChanges);
         Row("provisionings cancelled midway", cancelledInFlight);
         Row("compensations (undo steps run)", compensations);
+        Row("overlapping operations", overlapping);
         Row("orphans found", orphansFound);
         Row("orphans removed", orphansRemoved);
         Row("orphans left", orphansLeft);
@@ -185,6 +193,7 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Empty(refused);
         Assert.Empty(mismatches);
         Assert.Equal(0, orphansLeft);
+        Assert.Equal(0, overlapping);
         Assert.Equal(0, eventsLost);
         Assert.True(expectedBranches.SetEquals(branches), $"branches: {branches.Except(expectedBranches).Count()} extra, {expectedBranches.Except(branches).Count()} missing");
         Assert.True(expectedServices.SetEquals(services), $"services: {services.Except(expectedServices).Count()} extra, {expectedServices.Except(services).Count()} missing");
