@@ -8,14 +8,14 @@ using SetupClaw.Operations;
 namespace SetupClaw.Functions;
 
 /// <summary>The orphan sweep on a timer (<c>Sweep:Schedule</c>, every 5 minutes by default) and the operator's orphan routes.</summary>
-public sealed class OperatorFunctions(OrphanSweeper sweeper, OperatorHandler operatorRoutes, IOptions<SweepOptions> options)
+public sealed class OperatorFunctions(OrphanSweeper sweeper, OperatorHandler operatorRoutes, IOptions<SweepOptions> options, TimeProvider clock)
 {
     [Function("OrphanSweep")]
     public Task SweepAsync(
         [TimerTrigger("%Sweep:Schedule%", RunOnStartup = false)] TimerInfo timer,
         [DurableClient] DurableTaskClient durable,
         CancellationToken cancellationToken) =>
-        sweeper.SweepAsync(durable, TimeSpan.FromSeconds(options.Value.GraceSeconds), cancellationToken);
+        sweeper.SweepAsync(durable, clock.GetUtcNow() - TimeSpan.FromSeconds(options.Value.GraceSeconds), cancellationToken);
 
     [Function("OperatorOrphans")]
     public Task<IActionResult> ListAsync(

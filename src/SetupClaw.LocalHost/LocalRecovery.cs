@@ -15,9 +15,11 @@ namespace SetupClaw.LocalHost;
 /// </summary>
 internal sealed partial class LocalRecovery(
     ICustomerStore store, IComputeProvider compute, DurableTaskClient durable, IServiceScopeFactory scopes, IOptions<SweepOptions> options,
-    IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<LocalRecovery> logger)
+    IConfiguration configuration, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<LocalRecovery> logger)
     : BackgroundService
 {
+    private readonly DateTimeOffset startedAt = clock.GetUtcNow();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var started = new TaskCompletionSource();
@@ -40,9 +42,11 @@ internal sealed partial class LocalRecovery(
             }
         }
 
+        // The in-memory backend forgot every run claimed before this host started: those start again at once. Runs
+        // claimed since (a webhook that came in meanwhile) are this host's own and are left alone.
         var inMemory = !string.Equals(configuration["Durable:Backend"], "AzureStorage", StringComparison.OrdinalIgnoreCase);
         var grace = TimeSpan.FromSeconds(options.Value.GraceSeconds);
-        await SweepAsync(inMemory ? TimeSpan.Zero : grace, stoppingToken);
+        await SweepAsync(inMemory ? startedAt : clock.GetUtcNow() - grace, stoppingToken);
         if (options.Value.IntervalSeconds <= 0)
         {
             return;
@@ -51,16 +55,16 @@ internal sealed partial class LocalRecovery(
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            await SweepAsync(grace, stoppingToken);
+            await SweepAsync(clock.GetUtcNow() - grace, stoppingToken);
         }
     }
 
-    private async Task SweepAsync(TimeSpan grace, CancellationToken cancellationToken)
+    private async Task SweepAsync(DateTimeOffset claimedBefore, CancellationToken cancellationToken)
     {
         try
         {
             using var scope = scopes.CreateScope();
-            await scope.ServiceProvider.GetRequiredService<OrphanSweeper>().SweepAsync(durable, grace, cancellationToken);
+            await scope.ServiceProvider.GetRequiredService<OrphanSweeper>().SweepAsync(durable, claimedBefore, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -38,7 +38,11 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
         return outcome.Describe() + (started is null ? "" : " (run started)");
     }
 
-    /// <summary>Starts a lifecycle run if there is work and none holds the customer. Returns the run's instance id.</summary>
+    /// <summary>
+    /// Starts a lifecycle run if there is work and none holds the customer. Returns the run's instance id. When the
+    /// durable backend cannot be reached the claim stays: the fact is stored, and the sweep schedules the same run
+    /// once the grace has passed (letting go instead could let a second run start if the first had in fact begun).
+    /// </summary>
     public async Task<string?> KickAsync(DurableTaskClient durable, string customerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(durable);
@@ -47,7 +51,15 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
             return null;
         }
 
-        await ScheduleAsync(durable, claim.InstanceId, new LifecycleInput(customerId, claim.Run), cancellationToken);
+        try
+        {
+            await ScheduleAsync(durable, claim.InstanceId, new LifecycleInput(customerId, claim.Run), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogScheduleFailed(logger, claim.InstanceId, e.Message);
+        }
+
         return claim.InstanceId;
     }
 
@@ -57,7 +69,9 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
     /// schedule, or an in-memory backend that restarted), a run that ended without letting go, a sweep's hold
     /// left by a crashed sweep. Returns how many runs it started.
     /// </summary>
-    public async Task<int> RecoverAsync(DurableTaskClient durable, TimeSpan grace, CancellationToken cancellationToken)
+    /// <param name="claimedBefore">Only claims older than this are taken for lost: now minus the grace, or (after a
+    /// restart of the in-memory backend, which forgot every run) the moment the host started.</param>
+    public async Task<int> RecoverAsync(DurableTaskClient durable, DateTimeOffset claimedBefore, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(durable);
         var started = 0;
@@ -81,7 +95,7 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
                 continue;
             }
 
-            if (age < grace)
+            if ((unsettled.ClaimedAt ?? now) >= claimedBefore)
             {
                 continue;
             }
@@ -104,6 +118,9 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
 
         return started;
     }
+
+    private static readonly OrchestrationRuntimeStatus[] LiveStatuses =
+        [OrchestrationRuntimeStatus.Pending, OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Suspended];
 
     /// <summary>The prefix of the holder name a sweep uses while it removes a customer's leftovers.</summary>
     public const string OrphanHolderPrefix = "sweep:";
@@ -130,7 +147,9 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
     {
         try
         {
-            await durable.ScheduleNewOrchestrationInstanceAsync(nameof(CustomerLifecycleOrchestrator), input, new StartOrchestrationOptions(instanceId), cancellationToken);
+            // Dedupe statuses: a second schedule of a run that is alive fails instead of starting it twice.
+            await durable.ScheduleNewOrchestrationInstanceAsync(nameof(CustomerLifecycleOrchestrator), input,
+                new StartOrchestrationOptions(instanceId).WithDedupeStatuses(LiveStatuses), cancellationToken);
             LogScheduled(logger, instanceId);
         }
         catch (Exception e) when (e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase))
@@ -138,6 +157,9 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
             LogAlreadyScheduled(logger, instanceId);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle run {InstanceId} could not be scheduled ({Reason}); the sweep schedules it after the grace")]
+    private static partial void LogScheduleFailed(ILogger logger, string instanceId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Lifecycle run {InstanceId} scheduled")]
     private static partial void LogScheduled(ILogger logger, string instanceId);

@@ -14,7 +14,7 @@ namespace SetupClaw.Operations;
 /// </summary>
 public sealed class OperatorHandler(
     OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, CustomerLifecycle lifecycle,
-    IOptions<SecurityOptions> security, IOptions<SweepOptions> sweep)
+    IOptions<SecurityOptions> security, IOptions<SweepOptions> sweep, TimeProvider clock)
 {
     public async Task<IResult> ListAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -37,7 +37,7 @@ public sealed class OperatorHandler(
             return refused;
         }
 
-        return Results.Ok(await sweeper.SweepAsync(durable, TimeSpan.FromSeconds(sweep.Value.GraceSeconds), cancellationToken));
+        return Results.Ok(await sweeper.SweepAsync(durable, clock.GetUtcNow() - TimeSpan.FromSeconds(sweep.Value.GraceSeconds), cancellationToken));
     }
 
     public async Task<IResult> RetryAsync(HttpRequest request, string customerId, DurableTaskClient durable, CancellationToken cancellationToken)

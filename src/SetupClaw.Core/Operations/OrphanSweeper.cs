@@ -21,11 +21,12 @@ public sealed partial class OrphanSweeper(
     ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, CustomerLifecycle lifecycle,
     IDatabaseProvider database, IComputeProvider compute, TimeProvider clock, ILogger<OrphanSweeper> logger)
 {
-    public async Task<SweepReport> SweepAsync(DurableTaskClient durable, TimeSpan grace, CancellationToken cancellationToken)
+    /// <param name="claimedBefore">Lifecycle claims older than this whose run does not exist are scheduled again.</param>
+    public async Task<SweepReport> SweepAsync(DurableTaskClient durable, DateTimeOffset claimedBefore, CancellationToken cancellationToken)
     {
         var startedAt = clock.GetUtcNow();
         var errors = new List<string>();
-        var runs = await lifecycle.RecoverAsync(durable, grace, cancellationToken);
+        var runs = await lifecycle.RecoverAsync(durable, claimedBefore, cancellationToken);
 
         var found = 0;
         foreach (var (kind, list) in new[] { (OrphanKinds.Database, (Func<CancellationToken, Task<IReadOnlyList<string>>>)database.ListCustomerIdsAsync), (OrphanKinds.Service, compute.ListCustomerIdsAsync) })

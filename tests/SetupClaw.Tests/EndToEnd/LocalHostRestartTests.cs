@@ -35,18 +35,27 @@ public sealed class LocalHostRestartTests : IAsyncLifetime
 
         await using var second = await LocalHostProcess.StartAsync(database.ConnectionString, state);
         JsonElement health = default;
-        await Wait.UntilAsync(async () =>
+        try
         {
-            try
+            await Wait.UntilAsync(async () =>
             {
-                health = await runtime.GetFromJsonAsync<JsonElement>("/health");
-                return true;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(30), "the runtime to come back after the restart");
+                try
+                {
+                    health = await runtime.GetFromJsonAsync<JsonElement>("/health");
+                    return true;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(30), "the runtime to come back after the restart");
+        }
+        catch (TimeoutException e)
+        {
+            var log = Directory.GetFiles(state, "*.log").Select(File.ReadAllText).FirstOrDefault() ?? "(no runtime log)";
+            throw new TimeoutException($"{e.Message}\nhost:\n{second.Output}\nruntime log:\n{log}", e);
+        }
+
         Assert.Equal(workspaceId, health.GetProperty("workspaceId").GetString());
     }
 }
