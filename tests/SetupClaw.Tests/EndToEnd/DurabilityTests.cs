@@ -72,8 +72,22 @@ public sealed class DurabilityTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(1, await database.CountAsync($"select count(distinct operation_id) from provisioning_steps where customer_id = '{customerId}'"));
         Assert.True(await TestDatabase.AdminExistsAsync("select 1 from pg_database where datname = @name", "claw_" + customerId));
         Assert.Single(Directory.GetFiles(stateDirectory, $"claw-{customerId.Replace('_', '-')}.json"));
-        using var runtime = new HttpClient { BaseAddress = new Uri(active.GetProperty("accessUrl").GetString()!) };
-        Assert.Equal(active.GetProperty("workspaceId").GetString(), (await runtime.GetFromJsonAsync<JsonElement>("/health")).GetProperty("workspaceId").GetString());
+        // The runtime answers (a host killed after activation brings it back when it starts again).
+        using var runtime = new HttpClient { BaseAddress = new Uri(active.GetProperty("accessUrl").GetString()!), Timeout = TimeSpan.FromSeconds(5) };
+        string? workspace = null;
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                workspace = (await runtime.GetFromJsonAsync<JsonElement>("/health")).GetProperty("workspaceId").GetString();
+                return true;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), "the customer's runtime to answer");
+        Assert.Equal(active.GetProperty("workspaceId").GetString(), workspace);
     }
 
     private Task<LocalHostProcess> StartHostAsync() => LocalHostProcess.StartAsync(database.ConnectionString, stateDirectory, settings);

@@ -42,14 +42,10 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
 
         // Leftovers of a crashed run elsewhere, named for customers nobody has: the sweep must find and remove them.
         var strays = Enumerable.Range(0, 3).Select(_ => CustomerIds.New()).ToList();
-        await using (var providers = Providers.ProviderServices.Build(stack.Neon, stack.Railway))
+        foreach (var stray in strays)
         {
-            foreach (var stray in strays)
-            {
-                await providers.GetRequiredService<IDatabaseProvider>().CreateAsync(new DatabaseRequest(stray, Plan.Starter), default);
-                await providers.GetRequiredService<IComputeProvider>().CreateServiceAsync(
-                    new ServiceRequest(stray, Plan.StarterPlan, new Dictionary<string, string> { ["WORKSPACE_ID"] = "stray" }), default);
-            }
+            stack.Neon.AddBranch(ResourceNames.Branch(stray));
+            stack.Railway.AddService(ResourceNames.Service(stray));
         }
 
         // Sign-ups over HTTP, then each customer's Stripe history.

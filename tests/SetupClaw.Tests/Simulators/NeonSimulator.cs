@@ -51,6 +51,15 @@ public sealed class NeonSimulator : SimulatorHost
         }
     }
 
+    /// <summary>A branch (with its endpoint) that is simply there, as one left by a crashed run elsewhere would be.</summary>
+    public void AddBranch(string name)
+    {
+        lock (gate)
+        {
+            branches.Add(new SimBranch($"br-{Next()}", name, branches[0].Id, $"ep-{Next()}"));
+        }
+    }
+
     public static async Task<NeonSimulator> StartAsync(string apiKey = "neon-test-key")
     {
         var simulator = new NeonSimulator(apiKey);

@@ -64,6 +64,16 @@ public sealed class RailwaySimulator : SimulatorHost
         }
     }
 
+    /// <summary>A service that is simply there, as one left by a crashed run elsewhere would be.</summary>
+    public void AddService(string name)
+    {
+        lock (gate)
+        {
+            var service = new SimService(Guid.NewGuid().ToString(), name);
+            services[service.Id] = service;
+        }
+    }
+
     public static async Task<RailwaySimulator> StartAsync(string token = "railway-workspace-token")
     {
         var simulator = new RailwaySimulator(token);
