@@ -6,16 +6,20 @@ using SetupClaw.Providers;
 
 namespace SetupClaw.Operations;
 
-/// <summary>What one sweep did; <see cref="LeftOpen"/> is what still needs it (or the operator).</summary>
-public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsStarted, IReadOnlyList<string> Errors);
+/// <summary>
+/// What one sweep did; <see cref="LeftOpen"/> is what still needs it (or the operator). <see cref="Foreign"/>:
+/// resources named for customers this control database does not know, left alone.
+/// </summary>
+public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsStarted, int Foreign, IReadOnlyList<string> Errors);
 
 /// <summary>
 /// The periodic sweep (a timer function in Azure, a background service in the local host). It restarts lifecycle
 /// work nothing is doing, records provider resources named for SetupClaw customers that no live customer owns, and
 /// deletes every open orphan — holding the customer's lease meanwhile, so it never races a lifecycle run that is
 /// about to use the resource. Results go to <c>sweep_runs</c>, the log and <c>GET /api/operator/orphans</c>.
-/// Each environment needs a Neon project and a Railway project of its own: resources of customers this control
-/// database does not know are taken for orphans.
+/// Only customers this control database knows (and that are not live) lose resources: one named for a customer it
+/// does not know may belong to another installation sharing the Neon project, the Railway project or the local
+/// PostgreSQL server, so it is counted as foreign and never touched.
 /// </summary>
 public sealed partial class OrphanSweeper(
     ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, CustomerLifecycle lifecycle,
@@ -29,6 +33,7 @@ public sealed partial class OrphanSweeper(
         var runs = await lifecycle.RecoverAsync(durable, claimedBefore, cancellationToken);
 
         var found = 0;
+        var foreign = 0;
         foreach (var (kind, list) in new[] { (OrphanKinds.Database, (Func<CancellationToken, Task<IReadOnlyList<string>>>)database.ListCustomerIdsAsync), (OrphanKinds.Service, compute.ListCustomerIdsAsync) })
         {
             IReadOnlyList<string> ids;
@@ -44,8 +49,13 @@ public sealed partial class OrphanSweeper(
 
             foreach (var id in ids)
             {
-                if (!Owns(await customers.GetAsync(id, cancellationToken)) &&
-                    await orphans.RecordAsync(new OrphanReport(kind, id, OrphanSources.Sweep, "no live customer owns it"), cancellationToken))
+                var customer = await customers.GetAsync(id, cancellationToken);
+                if (customer is null)
+                {
+                    foreign++;
+                }
+                else if (!Owns(customer) &&
+                    await orphans.RecordAsync(new OrphanReport(kind, id, OrphanSources.Sweep, $"customer is {customer.Status}"), cancellationToken))
                 {
                     found++;
                     LogFound(logger, kind, id);
@@ -60,16 +70,15 @@ public sealed partial class OrphanSweeper(
         }
 
         var left = (await orphans.ListOpenAsync(cancellationToken)).Count;
-        var report = new SweepReport(found, removed, left, runs, errors);
-        await orphans.RecordSweepAsync(new SweepRecord(startedAt, clock.GetUtcNow(), found, removed, left, runs,
+        var report = new SweepReport(found, removed, left, runs, foreign, errors);
+        await orphans.RecordSweepAsync(new SweepRecord(startedAt, clock.GetUtcNow(), found, removed, left, runs, foreign,
             errors.Count == 0 ? null : string.Join("\n", errors)), cancellationToken);
-        LogSwept(logger, found, removed, left, runs, errors.Count);
+        LogSwept(logger, found, removed, left, runs, foreign, errors.Count);
         return report;
     }
 
     /// <summary>A customer owns its resources while it is live or a lifecycle run holds it (which may be creating them).</summary>
-    private static bool Owns(Customer? customer) =>
-        customer is not null &&
+    private static bool Owns(Customer customer) =>
         (customer.LifecycleInstance is not null ||
          customer.Status is CustomerStatus.Provisioning or CustomerStatus.Active or CustomerStatus.Suspended or CustomerStatus.Deprovisioning);
 
@@ -121,12 +130,12 @@ public sealed partial class OrphanSweeper(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Orphan found: the {Kind} of {CustomerId} belongs to no live customer")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orphan found: the {Kind} of {CustomerId}, which is not a live customer")]
     private static partial void LogFound(ILogger logger, string kind, string customerId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Orphan removed: the {Kind} of {CustomerId}")]
     private static partial void LogRemoved(ILogger logger, string kind, string customerId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep: {Found} orphan(s) found, {Removed} removed, {Left} left open, {Runs} lifecycle run(s) restarted, {Errors} error(s)")]
-    private static partial void LogSwept(ILogger logger, int found, int removed, int left, int runs, int errors);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sweep: {Found} orphan(s) found, {Removed} removed, {Left} left open, {Runs} lifecycle run(s) restarted, {Foreign} foreign resource(s) left alone, {Errors} error(s)")]
+    private static partial void LogSwept(ILogger logger, int found, int removed, int left, int runs, int foreign, int errors);
 }

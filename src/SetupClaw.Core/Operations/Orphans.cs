@@ -21,7 +21,7 @@ public sealed record OrphanReport(string Kind, string CustomerId, string Source,
 
 public sealed record OpenOrphan(long Id, string Kind, string CustomerId, string Source, string Reason, DateTimeOffset FoundAt, int Attempts, string? LastError);
 
-public sealed record SweepRecord(DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int Found, int Removed, int LeftOpen, int RunsStarted, string? Errors);
+public sealed record SweepRecord(DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int Found, int Removed, int LeftOpen, int RunsStarted, int Foreign, string? Errors);
 
 /// <summary>The <c>orphans</c> and <c>sweep_runs</c> tables: what was left behind, and what the sweep did about it.</summary>
 public sealed class OrphanStore(NpgsqlDataSource db)
@@ -65,21 +65,21 @@ public sealed class OrphanStore(NpgsqlDataSource db)
     {
         ArgumentNullException.ThrowIfNull(sweep);
         return Sql.ExecuteAsync(db,
-            "insert into sweep_runs (started_at, finished_at, found, removed, left_open, runs_started, errors) values (@s, @f, @found, @removed, @left, @runs, @errors)",
+            "insert into sweep_runs (started_at, finished_at, found, removed, left_open, runs_started, foreign_found, errors) values (@s, @f, @found, @removed, @left, @runs, @foreign, @errors)",
             cancellationToken, ("s", sweep.StartedAt), ("f", sweep.FinishedAt), ("found", sweep.Found), ("removed", sweep.Removed),
-            ("left", sweep.LeftOpen), ("runs", sweep.RunsStarted), ("errors", sweep.Errors));
+            ("left", sweep.LeftOpen), ("runs", sweep.RunsStarted), ("foreign", sweep.Foreign), ("errors", sweep.Errors));
     }
 
     public async Task<IReadOnlyList<SweepRecord>> RecentSweepsAsync(int count, CancellationToken cancellationToken)
     {
         await using var command = Sql.Command(db,
-            "select started_at, finished_at, found, removed, left_open, runs_started, errors from sweep_runs order by id desc limit @count", ("count", count));
+            "select started_at, finished_at, found, removed, left_open, runs_started, foreign_found, errors from sweep_runs order by id desc limit @count", ("count", count));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var list = new List<SweepRecord>();
         while (await reader.ReadAsync(cancellationToken))
         {
             list.Add(new SweepRecord(reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2),
-                reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetString(6)));
+                reader.GetInt32(3), reader.GetInt32(4), reader.GetInt32(5), reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
         }
 
         return list;

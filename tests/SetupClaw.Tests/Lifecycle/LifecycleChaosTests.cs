@@ -40,9 +40,17 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
         var random = new Random(20261126);
         var clock = Stopwatch.StartNew();
 
-        // Leftovers of a crashed run elsewhere, named for customers nobody has: the sweep must find and remove them.
-        var strays = Enumerable.Range(0, 3).Select(_ => CustomerIds.New()).ToList();
-        foreach (var stray in strays)
+        // Leftovers: a branch and a service for each of three customers who signed up and never paid (what a crash
+        // elsewhere could leave), which the sweep must find and remove; and one of each for a customer this control
+        // database does not know (another installation's), which it must leave alone.
+        var strays = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            strays.Add(await stack.SignupAsync($"stray{i}@example.com", Plan.Starter));
+        }
+
+        var foreign = CustomerIds.New();
+        foreach (var stray in strays.Append(foreign))
         {
             stack.Neon.AddBranch(ResourceNames.Branch(stray));
             stack.Railway.AddService(ResourceNames.Service(stray));
@@ -117,8 +125,8 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
         var live = histories.Where(h => h.FinalState != BillingStates.Cancelled).ToDictionary(h => h.CustomerId, h => h.FinalPlan);
         var branches = stack.Neon.BranchNames.ToHashSet();
         var services = stack.Railway.ServiceNames.ToHashSet();
-        var expectedBranches = live.Keys.Select(ResourceNames.Branch).ToHashSet();
-        var expectedServices = live.Keys.Select(ResourceNames.Service).ToHashSet();
+        var expectedBranches = live.Keys.Append(foreign).Select(ResourceNames.Branch).ToHashSet();
+        var expectedServices = live.Keys.Append(foreign).Select(ResourceNames.Service).ToHashSet();
         foreach (var (customerId, plan) in live)
         {
             var service = stack.Railway.Service(ResourceNames.Service(customerId));
@@ -173,6 +181,7 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
         Row("orphans found", orphansFound);
         Row("orphans removed", orphansRemoved);
         Row("orphans left", orphansLeft);
+        Row("foreign resources left alone", (branches.Contains(ResourceNames.Branch(foreign)) ? 1 : 0) + (services.Contains(ResourceNames.Service(foreign)) ? 1 : 0));
         Row("events lost", eventsLost);
         Row("state mismatches", mismatches.Count);
         Row("wall time", $"{clock.Elapsed.TotalSeconds:0.0} s");
