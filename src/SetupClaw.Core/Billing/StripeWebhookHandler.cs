@@ -79,25 +79,24 @@ public sealed partial class StripeWebhookHandler(
         }
 
         var at = new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc));
-        var (customer, fact, refusal) = stripeEvent.Type switch
+        Reading? reading = stripeEvent.Type switch
         {
             EventTypes.CheckoutSessionCompleted => await FromCheckoutAsync(stripeEvent, at, cancellationToken),
             EventTypes.CustomerSubscriptionCreated or EventTypes.CustomerSubscriptionUpdated or EventTypes.CustomerSubscriptionDeleted
                 or EventTypes.CustomerSubscriptionPaused or EventTypes.CustomerSubscriptionResumed => await FromSubscriptionAsync(stripeEvent, at, cancellationToken),
             EventTypes.InvoicePaid or EventTypes.InvoicePaymentFailed => await FromInvoiceAsync(stripeEvent, at, cancellationToken),
-            _ => (null, null, null),
+            _ => null,
         };
-        if (refusal is not null)
+        if (reading?.Refusal is { } refusal)
         {
-            LogRejected(logger, refusal.Value.Detail);
-            return Problems.BadRequest(refusal.Value.Title, refusal.Value.Detail);
+            LogRejected(logger, refusal.Detail);
+            return Problems.BadRequest(refusal.Title, refusal.Detail);
         }
 
-        var outcome = stripeEvent.Type is not (EventTypes.CheckoutSessionCompleted or EventTypes.CustomerSubscriptionCreated or EventTypes.CustomerSubscriptionUpdated
-                or EventTypes.CustomerSubscriptionDeleted or EventTypes.CustomerSubscriptionPaused or EventTypes.CustomerSubscriptionResumed
-                or EventTypes.InvoicePaid or EventTypes.InvoicePaymentFailed) ? "ignored"
+        var customer = reading?.Customer;
+        var outcome = reading is null ? "ignored"
             : customer is null ? "unknown_customer"
-            : fact is null ? "nothing_to_change"
+            : reading.Fact is not { } fact ? "nothing_to_change"
             : await lifecycle.RecordAsync(durable, customer.Id, fact, cancellationToken);
 
         await store.RecordEventAsync(stripeEvent.Id, stripeEvent.Type, customer?.Id, outcome, cancellationToken);
@@ -105,25 +104,25 @@ public sealed partial class StripeWebhookHandler(
         return Results.Ok(new { received = true, outcome });
     }
 
-    private async Task<(Customer?, BillingFact?, (string Title, string Detail)?)> FromCheckoutAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
+    private async Task<Reading> FromCheckoutAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
     {
         if (stripeEvent.Data?.Object is not Session session)
         {
-            return (null, null, ("Malformed event", "checkout.session.completed must carry a checkout.session object."));
+            return Reading.Refused("Malformed event", "checkout.session.completed must carry a checkout.session object.");
         }
 
         var customer = await FindAsync(session.ClientReferenceId, session.Metadata, null, cancellationToken);
         // Paid, or nothing to pay (a 100% coupon); 'unpaid' (a delayed payment method) waits for invoice.paid.
         var paid = session.PaymentStatus is "paid" or "no_payment_required";
-        return (customer, new BillingFact(at, paid ? BillingStates.Active : null, null,
-            StripeId(session.CustomerId), StripeId(session.SubscriptionId), StripeId(session.Id)), null);
+        return new Reading(customer, new BillingFact(at, paid ? BillingStates.Active : null, null,
+            StripeId(session.CustomerId), StripeId(session.SubscriptionId), StripeId(session.Id)));
     }
 
-    private async Task<(Customer?, BillingFact?, (string Title, string Detail)?)> FromSubscriptionAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
+    private async Task<Reading> FromSubscriptionAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
     {
         if (stripeEvent.Data?.Object is not Subscription subscription)
         {
-            return (null, null, ("Malformed event", $"{stripeEvent.Type} must carry a subscription object."));
+            return Reading.Refused("Malformed event", $"{stripeEvent.Type} must carry a subscription object.");
         }
 
         string? plan = null;
@@ -132,7 +131,7 @@ public sealed partial class StripeWebhookHandler(
         {
             if (!plans.TryGetByPriceId(price.Id, out var byId) && !PlanCatalog.TryGet(price.LookupKey, out byId))
             {
-                return (null, null, ("Unknown price", $"The subscription's price '{Shorten(price.Id)}' is not one of SetupClaw's plans. Set Plans:Starter|Pro|Team:StripePriceId to the plan's Stripe price id (or give the price the lookup key starter, pro or team); Stripe redelivers the event."));
+                return Reading.Refused("Unknown price", $"The subscription's price '{Shorten(price.Id)}' is not one of SetupClaw's plans. Set Plans:Starter|Pro|Team:StripePriceId to the plan's Stripe price id (or give the price the lookup key starter, pro or team); Stripe redelivers the event.");
             }
 
             plan = byId.Name;
@@ -140,21 +139,21 @@ public sealed partial class StripeWebhookHandler(
 
         var customer = await FindAsync(null, subscription.Metadata, StripeId(subscription.Id), cancellationToken);
         var state = stripeEvent.Type == EventTypes.CustomerSubscriptionDeleted ? BillingStates.Cancelled : StateOf(subscription.Status);
-        return (customer, new BillingFact(at, state, plan, StripeId(subscription.CustomerId), StripeId(subscription.Id)), null);
+        return new Reading(customer, new BillingFact(at, state, plan, StripeId(subscription.CustomerId), StripeId(subscription.Id)));
     }
 
-    private async Task<(Customer?, BillingFact?, (string Title, string Detail)?)> FromInvoiceAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
+    private async Task<Reading> FromInvoiceAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
     {
         if (stripeEvent.Data?.Object is not Invoice invoice)
         {
-            return (null, null, ("Malformed event", $"{stripeEvent.Type} must carry an invoice object."));
+            return Reading.Refused("Malformed event", $"{stripeEvent.Type} must carry an invoice object.");
         }
 
         var details = invoice.Parent?.SubscriptionDetails;
         var subscriptionId = StripeId(details?.SubscriptionId);
         if (subscriptionId is null)
         {
-            return (null, null, null); // not a subscription's invoice: nothing of ours
+            return new Reading(null, null); // not a subscription's invoice: nothing of ours
         }
 
         var customer = await FindAsync(null, details?.Metadata ?? invoice.Metadata, subscriptionId, cancellationToken);
@@ -162,7 +161,7 @@ public sealed partial class StripeWebhookHandler(
         var state = stripeEvent.Type == EventTypes.InvoicePaid ? BillingStates.Active
             : invoice.NextPaymentAttempt is null ? BillingStates.Suspended
             : null;
-        return (customer, state is null ? null : new BillingFact(at, state, null, StripeId(invoice.CustomerId), subscriptionId), null);
+        return new Reading(customer, state is null ? null : new BillingFact(at, state, null, StripeId(invoice.CustomerId), subscriptionId));
     }
 
     /// <summary>Stripe's subscription statuses as what SetupClaw does: past_due keeps running while Stripe retries.</summary>
@@ -188,6 +187,12 @@ public sealed partial class StripeWebhookHandler(
         }
 
         return subscriptionId is null ? null : await store.FindBySubscriptionAsync(subscriptionId, cancellationToken);
+    }
+
+    /// <summary>What an event of a handled type says: its customer and fact, or why it is refused.</summary>
+    private sealed record Reading(Customer? Customer, BillingFact? Fact, (string Title, string Detail)? Refusal = null)
+    {
+        public static Reading Refused(string title, string detail) => new(null, null, (title, detail));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason}")]
