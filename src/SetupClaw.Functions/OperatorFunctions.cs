@@ -15,7 +15,7 @@ public sealed class OperatorFunctions(OrphanSweeper sweeper, OperatorHandler ope
         [TimerTrigger("%Sweep:Schedule%", RunOnStartup = false)] TimerInfo timer,
         [DurableClient] DurableTaskClient durable,
         CancellationToken cancellationToken) =>
-        sweeper.SweepAsync(durable, clock.GetUtcNow() - TimeSpan.FromSeconds(options.Value.GraceSeconds), cancellationToken);
+        sweeper.SweepAsync(durable, options.Value.ClaimedBefore(clock.GetUtcNow()), cancellationToken);
 
     [Function("OperatorOrphans")]
     public Task<IActionResult> ListAsync(

@@ -45,8 +45,7 @@ internal sealed partial class LocalRecovery(
         // The in-memory backend forgot every run claimed before this host started: those start again at once. Runs
         // claimed since (a webhook that came in meanwhile) are this host's own and are left alone.
         var inMemory = !string.Equals(configuration["Durable:Backend"], "AzureStorage", StringComparison.OrdinalIgnoreCase);
-        var grace = TimeSpan.FromSeconds(options.Value.GraceSeconds);
-        await SweepAsync(inMemory ? startedAt : clock.GetUtcNow() - grace, stoppingToken);
+        await SweepAsync(inMemory ? startedAt : options.Value.ClaimedBefore(clock.GetUtcNow()), stoppingToken);
         if (options.Value.IntervalSeconds <= 0)
         {
             return;
@@ -55,7 +54,7 @@ internal sealed partial class LocalRecovery(
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Value.IntervalSeconds));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            await SweepAsync(clock.GetUtcNow() - grace, stoppingToken);
+            await SweepAsync(options.Value.ClaimedBefore(clock.GetUtcNow()), stoppingToken);
         }
     }
 

@@ -14,9 +14,6 @@ namespace SetupClaw.Lifecycle;
 /// </summary>
 public sealed partial class CustomerLifecycle(ICustomerStore customers, LifecycleStore store, TimeProvider clock, ILogger<CustomerLifecycle> logger)
 {
-    /// <summary>A run that holds a customer but does not exist after this long was lost between claim and schedule.</summary>
-    public static readonly TimeSpan ScheduleGrace = TimeSpan.FromSeconds(30);
-
     /// <summary>A sweep's hold that outlived this was left by a crashed sweep.</summary>
     public static readonly TimeSpan SweepHoldLimit = TimeSpan.FromMinutes(10);
 

@@ -37,7 +37,7 @@ public sealed class OperatorHandler(
             return refused;
         }
 
-        return Results.Ok(await sweeper.SweepAsync(durable, clock.GetUtcNow() - TimeSpan.FromSeconds(sweep.Value.GraceSeconds), cancellationToken));
+        return Results.Ok(await sweeper.SweepAsync(durable, sweep.Value.ClaimedBefore(clock.GetUtcNow()), cancellationToken));
     }
 
     public async Task<IResult> RetryAsync(HttpRequest request, string customerId, DurableTaskClient durable, CancellationToken cancellationToken)

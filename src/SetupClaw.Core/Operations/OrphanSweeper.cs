@@ -78,9 +78,10 @@ public sealed partial class OrphanSweeper(
     }
 
     /// <summary>A customer owns its resources while it is live or a lifecycle run holds it (which may be creating them).</summary>
-    private static bool Owns(Customer customer) =>
-        (customer.LifecycleInstance is not null ||
-         customer.Status is CustomerStatus.Provisioning or CustomerStatus.Active or CustomerStatus.Suspended or CustomerStatus.Deprovisioning);
+    private static bool Owns(Customer customer) => customer.LifecycleInstance is not null || IsLive(customer);
+
+    private static bool IsLive(Customer customer) =>
+        customer.Status is CustomerStatus.Provisioning or CustomerStatus.Active or CustomerStatus.Suspended or CustomerStatus.Deprovisioning;
 
     private async Task<bool> RemoveAsync(DurableTaskClient durable, OpenOrphan orphan, List<string> errors, CancellationToken cancellationToken)
     {
@@ -94,7 +95,8 @@ public sealed partial class OrphanSweeper(
         try
         {
             var customer = await customers.GetAsync(orphan.CustomerId, cancellationToken);
-            if (customer is not null && customer.Status is CustomerStatus.Provisioning or CustomerStatus.Active or CustomerStatus.Suspended or CustomerStatus.Deprovisioning)
+            // Re-read while the sweep holds the customer: live again means the resource is in use.
+            if (customer is not null && IsLive(customer))
             {
                 await orphans.CloseAsync(orphan.Id, "owned", cancellationToken);
                 return false;

@@ -10,4 +10,7 @@ public sealed class SweepOptions
 
     /// <summary>How long a claimed lifecycle run may be missing from the durable backend before the sweep starts it again.</summary>
     public int GraceSeconds { get; set; } = 30;
+
+    /// <summary>Claims made before this are old enough to be taken for lost.</summary>
+    public DateTimeOffset ClaimedBefore(DateTimeOffset now) => now - TimeSpan.FromSeconds(GraceSeconds);
 }
