@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Reflection;
 using DurableTask.Core;
 using DurableTask.Core.History;
 
@@ -58,8 +60,7 @@ internal sealed class WiderOrchestrationService(IOrchestrationService inner, IOr
         IList<TaskMessage> orchestratorMessages, IList<TaskMessage> timerMessages, TaskMessage continuedAsNewMessage, OrchestrationState orchestrationState)
     {
         ArgumentNullException.ThrowIfNull(newOrchestrationRuntimeState);
-        Storable(newOrchestrationRuntimeState.Events);
-        Storable(newOrchestrationRuntimeState.NewEvents);
+        Storable(newOrchestrationRuntimeState);
 
         foreach (var message in outboundMessages.Concat(orchestratorMessages).Concat(timerMessages).Append(continuedAsNewMessage))
         {
@@ -78,16 +79,17 @@ internal sealed class WiderOrchestrationService(IOrchestrationService inner, IOr
     /// History as the backend can store it: the sidecar records a sub-orchestration's creation as its own subclass,
     /// which Azure Storage's table writer does not know (the row was stored without its properties, and the parent
     /// could never load its history again); it becomes the plain <see cref="SubOrchestrationInstanceCreatedEvent"/>.
+    /// Only this episode's new events: every older one was made storable when it was new.
     /// </summary>
-    private static void Storable(IList<HistoryEvent> events)
+    private static void Storable(OrchestrationRuntimeState state)
     {
-        for (var i = 0; i < events.Count; i++)
+        for (var i = 0; i < state.NewEvents.Count; i++)
         {
-            var historyEvent = events[i];
+            var historyEvent = state.NewEvents[i];
             PlainTags(historyEvent);
             if (historyEvent is SubOrchestrationInstanceCreatedEvent created && created.GetType() != typeof(SubOrchestrationInstanceCreatedEvent))
             {
-                events[i] = new SubOrchestrationInstanceCreatedEvent(created.EventId)
+                var plain = new SubOrchestrationInstanceCreatedEvent(created.EventId)
                 {
                     Name = created.Name,
                     Version = created.Version,
@@ -98,15 +100,28 @@ internal sealed class WiderOrchestrationService(IOrchestrationService inner, IOr
                     Timestamp = created.Timestamp,
                     IsPlayed = created.IsPlayed,
                 };
+                state.NewEvents[i] = plain;
+                var inHistory = state.Events.IndexOf(created);
+                if (inHistory >= 0)
+                {
+                    state.Events[inHistory] = plain;
+                }
             }
         }
     }
 
+    private static readonly ConcurrentDictionary<Type, PropertyInfo?> TagsProperties = new();
+
     /// <summary>Replaces an event's <c>Tags</c> (whatever dictionary type the sidecar used) with a <see cref="Dictionary{TKey, TValue}"/>.</summary>
     private static void PlainTags(HistoryEvent? historyEvent)
     {
-        var property = historyEvent?.GetType().GetProperty("Tags");
-        if (property is { CanWrite: true } && property.GetValue(historyEvent) is IDictionary<string, string> tags and not Dictionary<string, string>)
+        if (historyEvent is null)
+        {
+            return;
+        }
+
+        var property = TagsProperties.GetOrAdd(historyEvent.GetType(), type => type.GetProperty("Tags") is { CanWrite: true } tags ? tags : null);
+        if (property?.GetValue(historyEvent) is IDictionary<string, string> tags and not Dictionary<string, string>)
         {
             property.SetValue(historyEvent, new Dictionary<string, string>(tags));
         }
