@@ -19,6 +19,7 @@ using SetupClaw.Providers.Neon;
 using SetupClaw.Providers.Railway;
 using SetupClaw.Provisioning;
 using SetupClaw.Signup;
+
 namespace SetupClaw;
 
 /// <summary>The one core both hosts share: options, data, providers, handlers and the durable task registrations.</summary>
@@ -26,21 +27,22 @@ public static class SetupClawServices
 {
     public const string ControlDatabaseKey = "ControlDatabase";
 
+    /// <summary>Everything both hosts run: one registration per feature, each readable on its own.</summary>
     public static IServiceCollection AddSetupClawCore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<AppOptions>().Bind(configuration.GetSection(AppOptions.Section)).ValidateOnStart();
-        services.AddOptions<PlansOptions>().Bind(configuration.GetSection(PlansOptions.Section)).ValidateOnStart();
-        services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.Section));
-        services.AddOptions<LlmOptions>().Bind(configuration.GetSection(LlmOptions.Section));
-        services.AddOptions<LocalProviderOptions>().Bind(configuration.GetSection(LocalProviderOptions.Section));
-        services.AddOptions<StripeOptions>().Bind(configuration.GetSection(StripeOptions.Section))
-            .Validate(o => !string.IsNullOrWhiteSpace(o.WebhookSecret), "Stripe:WebhookSecret is required (the endpoint's whsec_… secret; offline billing signs with it too).")
-            .ValidateOnStart();
-        services.AddOptions<SecurityOptions>().Bind(configuration.GetSection(SecurityOptions.Section))
-            .Validate(o => SecretBox.IsValidKey(o.EncryptionKey), "Security:EncryptionKey must be base64 of 32 random bytes (openssl rand -base64 32).")
-            .Validate(o => o.AdminKey.Length >= 16, "Security:AdminKey is required (at least 16 characters).")
-            .ValidateOnStart();
+        var controlConnection = services.AddControlDatabase(configuration);
+        services.AddSecurity(configuration);
+        services.AddBilling(configuration);
+        services.AddProvisioning(configuration);
+        services.AddLifecycle();
+        services.AddOperations(configuration);
+        AddProviders(services, configuration, controlConnection);
+        return services;
+    }
 
+    /// <summary>The control database (customers, steps, events, orphans), migrated at start. Returns its connection string.</summary>
+    public static string AddControlDatabase(this IServiceCollection services, IConfiguration configuration)
+    {
         var controlConnection = configuration.GetConnectionString(ControlDatabaseKey);
         if (string.IsNullOrWhiteSpace(controlConnection))
         {
@@ -52,33 +54,75 @@ public static class SetupClawServices
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ControlDatabase>();
         services.AddSingleton<ICustomerStore, PostgresCustomerStore>();
+        services.AddHostedService<MigrateOnStart>();
+        return controlConnection;
+    }
+
+    /// <summary>The key that seals secrets at rest and the operator's admin key.</summary>
+    public static IServiceCollection AddSecurity(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SecurityOptions>().Bind(configuration.GetSection(SecurityOptions.Section))
+            .Validate(o => SecretBox.IsValidKey(o.EncryptionKey), "Security:EncryptionKey must be base64 of 32 random bytes (openssl rand -base64 32).")
+            .Validate(o => o.AdminKey.Length >= 16, "Security:AdminKey is required (at least 16 characters).")
+            .ValidateOnStart();
         services.AddSingleton<SecretBox>();
+        return services;
+    }
+
+    /// <summary>Plans and prices, sign-up, checkout (Stripe or offline) and the Stripe webhook.</summary>
+    public static IServiceCollection AddBilling(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<AppOptions>().Bind(configuration.GetSection(AppOptions.Section)).ValidateOnStart();
+        services.AddOptions<PlansOptions>().Bind(configuration.GetSection(PlansOptions.Section)).ValidateOnStart();
+        services.AddOptions<StripeOptions>().Bind(configuration.GetSection(StripeOptions.Section))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.WebhookSecret), "Stripe:WebhookSecret is required (the endpoint's whsec_… secret; offline billing signs with it too).")
+            .ValidateOnStart();
         services.AddSingleton<PlanCatalog>();
-        services.AddSingleton<IWorkspaceSeeder, WorkspaceSeeder>();
-        services.AddSingleton<LifecycleStore>();
-        services.AddSingleton<OrphanStore>();
-        services.AddSingleton<CustomerLifecycle>();
-        services.AddSingleton<ICustomerData, PostgresCustomerData>();
-        services.AddTransient<OrphanSweeper>();
-        services.AddTransient<OperatorHandler>();
-        services.AddOptions<SweepOptions>().Bind(configuration.GetSection(SweepOptions.Section));
         services.AddSingleton<SignupHandler>();
         services.AddSingleton<StripeWebhookHandler>();
-        services.AddSingleton<ProvisioningStatusHandler>();
-        services.AddSingleton<OrchestrationStatusHandler>();
         services.AddSingleton<OfflineCheckoutHandler>();
         services.AddSingleton<ICheckoutGateway>(sp => sp.GetRequiredService<IOptions<StripeOptions>>().Value.IsOffline
             ? ActivatorUtilities.CreateInstance<OfflineCheckoutGateway>(sp)
             : ActivatorUtilities.CreateInstance<StripeCheckoutGateway>(sp));
-        services.AddHttpClient(HealthCheckActivity.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
         services.AddHttpClient(OfflineCheckoutHandler.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
-        services.AddHostedService<MigrateOnStart>();
-
-        AddProviders(services, configuration, controlConnection);
         return services;
     }
 
-    /// <summary>Every orchestrator and activity, registered by class name in both hosts and in the tests.</summary>
+    /// <summary>What the provisioning saga's steps need besides the providers: the seeder, the health check, the status endpoint.</summary>
+    public static IServiceCollection AddProvisioning(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<ProvisioningOptions>().Bind(configuration.GetSection(ProvisioningOptions.Section));
+        services.AddOptions<LlmOptions>().Bind(configuration.GetSection(LlmOptions.Section));
+        services.AddSingleton<IWorkspaceSeeder, WorkspaceSeeder>();
+        services.AddSingleton<ProvisioningStatusHandler>();
+        services.AddHttpClient(HealthCheckActivity.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
+        return services;
+    }
+
+    /// <summary>Stripe's facts, the per-customer lease and the scheduling of lifecycle runs; the customer's own database.</summary>
+    public static IServiceCollection AddLifecycle(this IServiceCollection services)
+    {
+        services.AddSingleton<LifecycleStore>();
+        services.AddSingleton<LifecycleScheduler>();
+        services.AddSingleton<ICustomerData, PostgresCustomerData>();
+        return services;
+    }
+
+    /// <summary>The operator's side: orphans and the sweep, the operator routes, the durable status endpoint.</summary>
+    public static IServiceCollection AddOperations(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SweepOptions>().Bind(configuration.GetSection(SweepOptions.Section));
+        services.AddSingleton<OrphanStore>();
+        services.AddTransient<OrphanSweeper>();
+        services.AddTransient<OperatorHandler>();
+        services.AddSingleton<OrchestrationStatusHandler>();
+        return services;
+    }
+
+    /// <summary>
+    /// Every orchestrator and activity, in both hosts and in the tests. Registered names are stored in durable
+    /// history: a class that is renamed keeps its first name (<c>RegisteredName</c>), so runs in flight find it.
+    /// </summary>
     public static DurableTaskRegistry AddSetupClawTasks(this DurableTaskRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
@@ -90,7 +134,7 @@ public static class SetupClawServices
             .AddActivity<NextLifecycleStepActivity>()
             .AddActivity<ReleaseLifecycleActivity>()
             .AddActivity<BeginProvisioningRunActivity>()
-            .AddActivity<SetSuspendedActivity>()
+            .AddActivity(SuspendOrResumeActivity.RegisteredName, typeof(SuspendOrResumeActivity))
             .AddActivity<ApplyPlanActivity>()
             .AddActivity<ArchiveCustomerDataActivity>()
             .AddActivity<RecordOrphanActivity>()
@@ -106,7 +150,7 @@ public static class SetupClawServices
             .AddActivity<DeleteServiceActivity>()
             .AddActivity<DeleteDatabaseActivity>()
             .AddActivity<BeginDeprovisionActivity>()
-            .AddActivity<CompleteDeprovisionActivity>();
+            .AddActivity(RevokeCredentialsActivity.RegisteredName, typeof(RevokeCredentialsActivity));
     }
 
     /// <summary>
@@ -115,6 +159,7 @@ public static class SetupClawServices
     /// </summary>
     internal static void AddProviders(IServiceCollection services, IConfiguration configuration, string controlConnection)
     {
+        services.AddOptions<LocalProviderOptions>().Bind(configuration.GetSection(LocalProviderOptions.Section));
         var database = configuration["Providers:Database"] ?? "Local";
         var compute = configuration["Providers:Compute"] ?? "Local";
         var http = configuration.GetSection(ProviderHttpOptions.Section).Get<ProviderHttpOptions>() ?? new ProviderHttpOptions();

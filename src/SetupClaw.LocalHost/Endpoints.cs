@@ -1,6 +1,7 @@
 using Microsoft.DurableTask.Client;
 using SetupClaw.Billing;
 using SetupClaw.Operations;
+using SetupClaw.Pages;
 using SetupClaw.Provisioning;
 using SetupClaw.Signup;
 
@@ -26,8 +27,8 @@ internal static class Endpoints
         app.MapPost("/api/operator/customers/{customerId}/retry", (HttpRequest request, string customerId, OperatorHandler handler, DurableTaskClient durable, CancellationToken ct) =>
             handler.RetryAsync(request, customerId, durable, ct));
 
-        app.MapGet("/", () => OfflineCheckoutHandler.Page("index"));
-        app.MapGet("/success/{customerId}", (string customerId) => OfflineCheckoutHandler.Page("success"));
+        app.MapGet("/", () => SitePages.Html("index"));
+        app.MapGet("/success/{customerId}", (string customerId) => SitePages.Html("success"));
         app.MapGet("/checkout/{customerId}", (string customerId, OfflineCheckoutHandler handler, CancellationToken ct) => handler.CheckoutPageAsync(customerId, ct));
         app.MapPost("/checkout/{customerId}/pay", (string customerId, OfflineCheckoutHandler handler, CancellationToken ct) => handler.PayAsync(customerId, ct));
         app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));

@@ -22,9 +22,7 @@ internal static class RuntimeFootprintBenchmark
 
     public static async Task RunAsync(int memoryCount)
     {
-        await using var model = await StubModelServer.StartAsync();
-        model.StreamPieces = 8;
-        model.StreamPause = TimeSpan.FromMilliseconds(10);
+        await using var model = await StubModelServer.StartAsync(streamPieces: 8, streamPause: TimeSpan.FromMilliseconds(10));
         var llm = Llm.OpenAi(model);
         foreach (var setting in (Environment.GetEnvironmentVariable("BENCH_RUNTIME_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
         {

@@ -4,25 +4,23 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SetupClaw.Customers;
-using SetupClaw.Data;
 using SetupClaw.Http;
+using SetupClaw.Pages;
 using SetupClaw.Plans;
-using SetupClaw.Provisioning;
 using SetupClaw.Providers;
+using SetupClaw.Provisioning;
 
 namespace SetupClaw.Billing;
 
 /// <summary>
-/// The pages: signup form, the offline checkout (only when no Stripe key is configured) and the success page.
-/// Pay signs a <c>checkout.session.completed</c> event with the webhook secret and sends it to the webhook over
-/// HTTP, so offline billing takes the same path, checks included, as a real payment.
+/// The offline checkout (only when no Stripe key is configured): its page and its Pay button. Pay signs a
+/// <c>checkout.session.completed</c> event with the webhook secret and sends it to the webhook over HTTP, so offline
+/// billing takes the same path, checks included, as a real payment.
 /// </summary>
 public sealed class OfflineCheckoutHandler(
     ICustomerStore store, PlanCatalog plans, IHttpClientFactory httpClients, IOptions<StripeOptions> stripe, IOptions<AppOptions> app, TimeProvider clock)
 {
     public const string HttpClientName = "offline-checkout";
-
-    public static IResult Page(string name) => Results.Content(LoadPage(name), "text/html; charset=utf-8");
 
     public async Task<IResult> CheckoutPageAsync(string customerId, CancellationToken cancellationToken)
     {
@@ -40,7 +38,7 @@ public sealed class OfflineCheckoutHandler(
             ["price"] = plans.PriceOf(plan).MonthlyPriceUsd.ToString("0.##", CultureInfo.InvariantCulture),
             ["customerId"] = customer.Id,
         }.ToDictionary(kv => kv.Key, kv => WebUtility.HtmlEncode(kv.Value));
-        return Results.Content(WorkspaceSeeder.Render(LoadPage("checkout"), values), "text/html; charset=utf-8");
+        return Results.Content(WorkspaceSeeder.Render(SitePages.Load("checkout"), values), "text/html; charset=utf-8");
     }
 
     public async Task<IResult> PayAsync(string customerId, CancellationToken cancellationToken)
@@ -72,6 +70,4 @@ public sealed class OfflineCheckoutHandler(
         stripe.Value.IsOffline && CustomerIds.IsValid(customerId) && await store.GetAsync(customerId, cancellationToken) is { Status: CustomerStatus.Pending } customer
             ? customer
             : null;
-
-    private static string LoadPage(string name) => ControlDatabase.ReadResource(typeof(OfflineCheckoutHandler).Assembly, $"pages/{name}.html");
 }

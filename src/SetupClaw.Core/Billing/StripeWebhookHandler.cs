@@ -21,7 +21,7 @@ namespace SetupClaw.Billing;
 /// one is not; two events for one change are the same fact, so the second changes nothing.
 /// </summary>
 public sealed partial class StripeWebhookHandler(
-    ICustomerStore store, CustomerLifecycle lifecycle, PlanCatalog plans, IOptions<StripeOptions> options, TimeProvider clock, ILogger<StripeWebhookHandler> logger)
+    ICustomerStore store, LifecycleScheduler lifecycle, PlanCatalog plans, IOptions<StripeOptions> options, TimeProvider clock, ILogger<StripeWebhookHandler> logger)
 {
     public const int MaxBodyBytes = 512 * 1024;
 
@@ -43,18 +43,22 @@ public sealed partial class StripeWebhookHandler(
             return Problems.BadRequest("Missing Stripe-Signature header", "Webhook requests must be signed by Stripe (or by a signer holding the webhook secret).");
         }
 
+        try
+        {
+            EventUtility.ValidateSignature(body, signature, options.Value.WebhookSecret, EventUtility.DefaultTimeTolerance, clock.GetUtcNow().ToUnixTimeSeconds());
+        }
+        catch (StripeException e)
+        {
+            // Only the signature is checked here, so every refusal of this call is about the signature or its timestamp.
+            LogRejected(logger, e.Message);
+            return Problems.BadRequest("Invalid Stripe signature", e.Message);
+        }
+
         Event stripeEvent;
         try
         {
             // The API train is not enforced: only stable fields are read, and a refused event would be retried for days.
-            stripeEvent = EventUtility.ConstructEvent(
-                body, signature, options.Value.WebhookSecret, EventUtility.DefaultTimeTolerance,
-                clock.GetUtcNow().ToUnixTimeSeconds(), throwOnApiVersionMismatch: false);
-        }
-        catch (StripeException e) when (e.Message.Contains("signature", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("timestamp", StringComparison.OrdinalIgnoreCase))
-        {
-            LogRejected(logger, e.Message);
-            return Problems.BadRequest("Invalid Stripe signature", e.Message);
+            stripeEvent = EventUtility.ParseEvent(body, throwOnApiVersionMismatch: false);
         }
         catch (Exception e) when (e is JsonException or StripeException or ArgumentException or InvalidOperationException)
         {

@@ -96,6 +96,12 @@ public interface ICustomerStore
     /// <summary>Marks the customer failed and revokes the key reserved for it.</summary>
     Task MarkFailedAsync(string customerId, string reason, CancellationToken cancellationToken);
 
+    /// <summary>active → suspended (the payment failed for good); nothing else moves.</summary>
+    Task SuspendAsync(string customerId, CancellationToken cancellationToken);
+
+    /// <summary>suspended → active (paid again); nothing else moves.</summary>
+    Task ResumeAsync(string customerId, CancellationToken cancellationToken);
+
     /// <summary>Moves any live state to deprovisioning; false when the customer is already deprovisioned or unknown.</summary>
     Task<bool> BeginDeprovisioningAsync(string customerId, CancellationToken cancellationToken);
 

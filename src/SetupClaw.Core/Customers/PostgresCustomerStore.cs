@@ -3,6 +3,10 @@ using SetupClaw.Data;
 
 namespace SetupClaw.Customers;
 
+/// <summary>
+/// The one writer of <c>customers.provisioning_status</c>: every move between <see cref="CustomerStatus"/> values is a
+/// conditional update here, so a newcomer finds every transition in one file.
+/// </summary>
 internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStore
 {
     private const string Columns =
@@ -54,7 +58,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             """);
         Add(command, ("id", customerId), ("ws", workspaceId), ("hash", apiKeyHash), ("enc", apiKeyEncrypted), ("hint", apiKeyHint));
         return await command.ExecuteScalarAsync(cancellationToken) as string
-            ?? throw new InvalidOperationException($"Customer {customerId} does not exist.");
+            ?? throw Provisioning.Failures.CustomerNotFound(customerId);
     }
 
     public Task RecordDatabaseAsync(string customerId, string? branchId, string? databaseUrlEncrypted, CancellationToken cancellationToken) =>
@@ -78,6 +82,16 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             where id = @id and provisioning_status = 'provisioning'
             """,
             cancellationToken, ("id", customerId), ("reason", reason));
+
+    public Task SuspendAsync(string customerId, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "update customers set provisioning_status = 'suspended', provisioning_step = 'suspended', suspended_at = coalesce(suspended_at, now()), updated_at = now() where id = @id and provisioning_status in ('active', 'suspended')",
+            cancellationToken, ("id", customerId));
+
+    public Task ResumeAsync(string customerId, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            "update customers set provisioning_status = 'active', provisioning_step = 'active', suspended_at = null, updated_at = now() where id = @id and provisioning_status in ('active', 'suspended')",
+            cancellationToken, ("id", customerId));
 
     public async Task<bool> BeginDeprovisioningAsync(string customerId, CancellationToken cancellationToken) =>
         await ExecuteAsync(
@@ -183,14 +197,40 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         DateTimeOffset? T(int i) => r.IsDBNull(i) ? null : r.GetFieldValue<DateTimeOffset>(i);
         return new Customer
         {
-            Id = r.GetString(0), Email = r.GetString(1), Name = S(2), AssistantName = S(3), Plan = r.GetString(4),
-            StatusTokenHash = r.GetString(5), StripeCustomerId = S(6), StripeSubscriptionId = S(7), WorkspaceId = S(8),
-            InstanceId = S(9), AccessUrl = S(10), ApiKeyHash = S(11), ApiKeyEncrypted = S(12), ApiKeyHint = S(13),
-            ApiKeyRevealedAt = T(14), DatabaseBranchId = S(15), DatabaseUrlEncrypted = S(16), RailwayServiceId = S(17),
-            Status = r.GetString(18), Step = S(19), FailureReason = S(20), OrchestrationId = S(21),
-            ProvisioningStartedAt = T(22), ProvisionedAt = T(23), CreatedAt = r.GetFieldValue<DateTimeOffset>(24),
-            BillingState = r.GetString(25), BillingStateAt = T(26), DesiredPlan = S(27), DesiredVersion = r.GetInt64(28),
-            AppliedVersion = r.GetInt64(29), LifecycleInstance = S(30), LifecycleClaimedAt = T(31), LifecycleError = S(32), SuspendedAt = T(33),
+            Id = r.GetString(0),
+            Email = r.GetString(1),
+            Name = S(2),
+            AssistantName = S(3),
+            Plan = r.GetString(4),
+            StatusTokenHash = r.GetString(5),
+            StripeCustomerId = S(6),
+            StripeSubscriptionId = S(7),
+            WorkspaceId = S(8),
+            InstanceId = S(9),
+            AccessUrl = S(10),
+            ApiKeyHash = S(11),
+            ApiKeyEncrypted = S(12),
+            ApiKeyHint = S(13),
+            ApiKeyRevealedAt = T(14),
+            DatabaseBranchId = S(15),
+            DatabaseUrlEncrypted = S(16),
+            RailwayServiceId = S(17),
+            Status = r.GetString(18),
+            Step = S(19),
+            FailureReason = S(20),
+            OrchestrationId = S(21),
+            ProvisioningStartedAt = T(22),
+            ProvisionedAt = T(23),
+            CreatedAt = r.GetFieldValue<DateTimeOffset>(24),
+            BillingState = r.GetString(25),
+            BillingStateAt = T(26),
+            DesiredPlan = S(27),
+            DesiredVersion = r.GetInt64(28),
+            AppliedVersion = r.GetInt64(29),
+            LifecycleInstance = S(30),
+            LifecycleClaimedAt = T(31),
+            LifecycleError = S(32),
+            SuspendedAt = T(33),
         };
     }
 }

@@ -29,7 +29,7 @@ public sealed class DeprovisionCustomerOrchestrator : TaskOrchestrator<string, b
         await context.CallActivityAsync<string>(nameof(ArchiveCustomerDataActivity), customerId, Retries.Compensation);
         await DeleteAsync(context, customerId, Steps.DeleteDatabase, nameof(DeleteDatabaseActivity), OrphanKinds.Database);
         context.SetCustomStatus(new { step = Steps.RevokeCredentials });
-        await context.CallActivityAsync<bool>(nameof(CompleteDeprovisionActivity), customerId, Retries.Step);
+        await context.CallActivityAsync<bool>(RevokeCredentialsActivity.RegisteredName, customerId, Retries.Step);
         context.SetCustomStatus(new { step = "deprovisioned" });
         return true;
     }

@@ -1,9 +1,5 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using SetupClaw.Credentials;
-using SetupClaw.Customers;
-using SetupClaw.Plans;
 using SetupClaw.Providers;
 using SetupClaw.Provisioning;
 
@@ -51,7 +47,7 @@ public sealed class ChangePlanOrchestrator : TaskOrchestrator<PlanChange, PlanCh
     {
         await context.CallActivityAsync<bool>(nameof(ApplyPlanActivity), new PlanTarget(customerId, plan), Retries.Step);
         var deployment = await context.CallActivityAsync<DeploymentRef>(nameof(DeployServiceActivity), customerId, Retries.Step);
-        await ProvisionCustomerOrchestrator.WaitForDeploymentAsync(context, deployment, cancelled: null);
+        await DeploymentWait.UntilFinishedAsync(context, deployment, cancelled: null);
         await context.CallActivityAsync<bool>(nameof(HealthCheckActivity), customerId, Retries.Step);
     }
 }
@@ -59,32 +55,3 @@ public sealed class ChangePlanOrchestrator : TaskOrchestrator<PlanChange, PlanCh
 public sealed record PlanChange(string CustomerId, string From, string To);
 
 public sealed record PlanChangeResult(bool Succeeded, string? Error);
-
-public sealed record PlanTarget(string CustomerId, string Plan);
-
-/// <summary>
-/// Records the plan and sizes everything for it: the database's compute, the service's variables and limits, and
-/// the plan's skills offered in the customer's database. Idempotent; a redeploy makes it take effect.
-/// </summary>
-public sealed class ApplyPlanActivity(
-    ICustomerStore customers, LifecycleStore store, IDatabaseProvider database, IComputeProvider compute, ICustomerData data,
-    SecretBox secretBox, IOptions<LlmOptions> llm) : TaskActivity<PlanTarget, bool>
-{
-    public override async Task<bool> RunAsync(TaskActivityContext context, PlanTarget input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var plan = PlanCatalog.Get(input.Plan);
-        await store.SetPlanAsync(input.CustomerId, plan.Name, CancellationToken.None);
-        var customer = await customers.GetAsync(input.CustomerId, CancellationToken.None)
-            ?? throw new PermanentProvisioningException($"Customer {input.CustomerId} does not exist.");
-        if (customer.DatabaseUrlEncrypted is null)
-        {
-            throw new PermanentProvisioningException($"Customer {input.CustomerId} has no database to change the plan of.");
-        }
-
-        await database.ResizeAsync(input.CustomerId, plan.Name, CancellationToken.None);
-        await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted), plan.Skills, CancellationToken.None);
-        await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value), CancellationToken.None);
-        return true;
-    }
-}

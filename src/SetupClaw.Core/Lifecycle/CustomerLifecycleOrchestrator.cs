@@ -9,8 +9,9 @@ namespace SetupClaw.Lifecycle;
 /// One lifecycle run for one customer: it holds the customer's lease, so nothing else operates on the customer
 /// meanwhile. It asks what the customer needs now (from Stripe's latest facts, whatever order they came in), runs
 /// that operation (provision, plan change, suspend, resume, deprovision), and asks again, until nothing is left;
-/// then it lets go, unless a newer fact arrived meanwhile. An operation that fails is retried three times with a
-/// pause; after that the run records why and lets go until Stripe says something new.
+/// then it lets go, unless a newer fact arrived meanwhile. An operation that fails is tried three times in all
+/// (<see cref="MaxAttempts"/>), with a pause between attempts; after that the run records why and lets go until
+/// Stripe says something new.
 /// </summary>
 public sealed class CustomerLifecycleOrchestrator : TaskOrchestrator<LifecycleInput, string>
 {
@@ -84,7 +85,7 @@ public sealed class CustomerLifecycleOrchestrator : TaskOrchestrator<LifecycleIn
 
                 case LifecycleSteps.Suspend:
                 case LifecycleSteps.Resume:
-                    await context.CallActivityAsync<bool>(nameof(SetSuspendedActivity), new Suspension(customerId, step.Kind == LifecycleSteps.Suspend), Retries.Step);
+                    await context.CallActivityAsync<bool>(SuspendOrResumeActivity.RegisteredName, new Suspension(customerId, step.Kind == LifecycleSteps.Suspend), Retries.Step);
                     return null;
 
                 case LifecycleSteps.Deprovision:
@@ -122,4 +123,3 @@ public sealed record LifecycleRelease(string CustomerId, string Instance, long V
 
 public sealed record ProvisioningRun(string CustomerId, string OrchestrationId);
 
-public sealed record Suspension(string CustomerId, bool Suspended);

@@ -136,13 +136,6 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
     public Task SetPlanAsync(string customerId, string plan, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, "update customers set plan = @plan, updated_at = now() where id = @id", cancellationToken, ("id", customerId), ("plan", plan));
 
-    /// <summary>active ↔ suspended; nothing else moves.</summary>
-    public Task SetSuspendedAsync(string customerId, bool suspended, CancellationToken cancellationToken) =>
-        Sql.ExecuteAsync(db, suspended
-                ? "update customers set provisioning_status = 'suspended', provisioning_step = 'suspended', suspended_at = coalesce(suspended_at, now()), updated_at = now() where id = @id and provisioning_status in ('active', 'suspended')"
-                : "update customers set provisioning_status = 'active', provisioning_step = 'active', suspended_at = null, updated_at = now() where id = @id and provisioning_status in ('active', 'suspended')",
-            cancellationToken, ("id", customerId));
-
     public Task SaveArchiveAsync(string customerId, byte[] content, string counts, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db,
             """

@@ -13,7 +13,7 @@ namespace SetupClaw.Operations;
 /// <c>POST /api/operator/customers/{id}/retry</c> runs a customer's lifecycle again after its cause was fixed.
 /// </summary>
 public sealed class OperatorHandler(
-    OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, CustomerLifecycle lifecycle,
+    OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, LifecycleScheduler lifecycle,
     IOptions<SecurityOptions> security, IOptions<SweepOptions> sweep, TimeProvider clock)
 {
     public async Task<IResult> ListAsync(HttpRequest request, CancellationToken cancellationToken)

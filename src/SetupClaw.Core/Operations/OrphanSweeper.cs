@@ -22,7 +22,7 @@ public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsS
 /// PostgreSQL server, so it is counted as foreign and never touched.
 /// </summary>
 public sealed partial class OrphanSweeper(
-    ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, CustomerLifecycle lifecycle,
+    ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, LifecycleScheduler lifecycle,
     IDatabaseProvider database, IComputeProvider compute, TimeProvider clock, ILogger<OrphanSweeper> logger)
 {
     /// <param name="claimedBefore">Lifecycle claims older than this whose run does not exist are scheduled again.</param>
@@ -85,7 +85,7 @@ public sealed partial class OrphanSweeper(
 
     private async Task<bool> RemoveAsync(DurableTaskClient durable, OpenOrphan orphan, List<string> errors, CancellationToken cancellationToken)
     {
-        var holder = CustomerLifecycle.OrphanHolderPrefix + Guid.NewGuid().ToString("N")[..12];
+        var holder = LifecycleScheduler.OrphanHolderPrefix + Guid.NewGuid().ToString("N")[..12];
         var known = await customers.GetAsync(orphan.CustomerId, cancellationToken) is not null;
         if (known && !await leases.TryHoldAsync(orphan.CustomerId, holder, cancellationToken))
         {

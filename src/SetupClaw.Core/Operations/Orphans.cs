@@ -1,4 +1,3 @@
-using Microsoft.DurableTask;
 using Npgsql;
 using SetupClaw.Data;
 
@@ -84,10 +83,4 @@ public sealed class OrphanStore(NpgsqlDataSource db)
 
         return list;
     }
-}
-
-/// <summary>A compensation that failed after its retries: recorded, so the sweep deletes what it left.</summary>
-public sealed class RecordOrphanActivity(OrphanStore store) : TaskActivity<OrphanReport, bool>
-{
-    public override Task<bool> RunAsync(TaskActivityContext context, OrphanReport input) => store.RecordAsync(input, CancellationToken.None);
 }

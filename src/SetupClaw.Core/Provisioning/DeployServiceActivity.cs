@@ -1,10 +1,11 @@
+using Microsoft.Extensions.Options;
 using SetupClaw.Customers;
 using SetupClaw.Providers;
 
 namespace SetupClaw.Provisioning;
 
 /// <summary>Step 5: start a deployment of the service; the orchestrator polls it with durable timers.</summary>
-public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider compute) : StepActivity<DeploymentRef>(store)
+public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider compute, IOptions<ProvisioningOptions> options) : StepActivity<DeploymentRef>(store)
 {
     protected override string Step => Steps.Deploy;
 
@@ -13,8 +14,12 @@ public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider
         var customer = await GetCustomerAsync(customerId, cancellationToken);
         var serviceId = customer.RailwayServiceId
             ?? throw new PermanentProvisioningException("The service cannot be deployed before it exists.");
-        return new DeploymentRef(serviceId, await compute.DeployAsync(serviceId, cancellationToken));
+        return new DeploymentRef(serviceId, await compute.DeployAsync(serviceId, cancellationToken), options.Value.DeploymentTimeout);
     }
 }
 
-public sealed record DeploymentRef(string ServiceId, string DeploymentId);
+/// <summary>
+/// A deployment to wait for, and for how long (<c>Provisioning:DeploymentTimeout</c>, read here in the activity so the
+/// orchestrators see it from their history; refs recorded before it existed wait the default).
+/// </summary>
+public sealed record DeploymentRef(string ServiceId, string DeploymentId, TimeSpan? Timeout = null);

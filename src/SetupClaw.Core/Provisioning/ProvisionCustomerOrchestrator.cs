@@ -41,7 +41,7 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
                 var deployment = await RunStepAsync<DeploymentRef>(context, progress, Steps.Deploy, nameof(DeployServiceActivity), customerId, cancelled);
                 try
                 {
-                    await WaitForDeploymentAsync(context, deployment, cancelled);
+                    await DeploymentWait.UntilFinishedAsync(context, deployment, cancelled);
                     break;
                 }
                 catch (DeploymentFailedException failed) when (attempt < DeployAttempts)
@@ -94,55 +94,12 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
         return output;
     }
 
-    private static void ThrowIfCancelled(Task<string>? cancelled)
+    internal static void ThrowIfCancelled(Task<string>? cancelled)
     {
         if (cancelled is { IsCompleted: true })
         {
             throw new ProvisioningCancelledException(cancelled.Result);
         }
-    }
-
-    /// <summary>
-    /// Polls with durable timers, quickly at first (a local runtime is up in under a second), then every 5 s; a
-    /// cancellation, when given, ends the wait at once.
-    /// </summary>
-    public static async Task WaitForDeploymentAsync(TaskOrchestrationContext context, DeploymentRef deployment, Task<string>? cancelled)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        var deadline = context.CurrentUtcDateTime + TimeSpan.FromMinutes(10);
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (context.CurrentUtcDateTime < deadline)
-        {
-            var state = await context.CallActivityAsync<DeploymentState>(nameof(GetDeploymentStatusActivity), deployment, Retries.Step);
-            switch (state.Phase)
-            {
-                case DeploymentPhase.Succeeded:
-                    return;
-                case DeploymentPhase.Failed:
-                    throw new DeploymentFailedException($"the deployment failed: {state.Reason}");
-            }
-
-            if (cancelled is null)
-            {
-                await context.CreateTimer(delay, CancellationToken.None);
-            }
-            else
-            {
-                using var timerCancellation = new CancellationTokenSource();
-                var timer = context.CreateTimer(delay, timerCancellation.Token);
-                if (await Task.WhenAny(timer, cancelled) == cancelled)
-                {
-                    // Synchronously, on the orchestrator's own thread: CancelAsync would run the timer's callback on the
-                    // thread pool, outside the orchestration's single-threaded replay, and wedge or fail the saga.
-                    timerCancellation.Cancel();
-                    ThrowIfCancelled(cancelled);
-                }
-            }
-
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
-        }
-
-        throw new ProvisioningStepException("the deployment did not finish within 10 minutes.");
     }
 
     private static string Reason(Exception e) =>
@@ -160,50 +117,3 @@ public sealed record ProvisioningProgress(string CustomerId)
 }
 
 public sealed record ProvisioningResult(string CustomerId, bool Succeeded, double? Seconds, string? FailureReason, bool Cancelled = false);
-
-/// <summary>A step failed in the orchestrator itself (a failed deployment), not inside an activity.</summary>
-public class ProvisioningStepException(string message) : Exception(message);
-
-/// <summary>The deployment ended FAILED or CRASHED: worth one more deployment, then a failure of the saga.</summary>
-public sealed class DeploymentFailedException(string message) : ProvisioningStepException(message);
-
-/// <summary>The subscription ended while the saga ran: it stops and undoes what it did.</summary>
-public sealed class ProvisioningCancelledException(string message) : ProvisioningStepException(message);
-
-/// <summary>Durable retry policies. Short for steps (HTTP clients retry inside too); permanent failures are never retried.</summary>
-public static class Retries
-{
-    public static readonly TaskOptions Step = TaskOptions.FromRetryPolicy(new RetryPolicy(
-        maxNumberOfAttempts: 4, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(15))
-    {
-        HandleFailure = failure => !IsPermanent(failure),
-    });
-
-    /// <summary>
-    /// Compares the failure's type name rather than calling <c>IsCausedBy&lt;T&gt;()</c>: that resolves the type by
-    /// name, which fails for types of other assemblies (HttpRequestException), and a throwing handler stops retries.
-    /// </summary>
-    public static bool IsPermanent(TaskFailureDetails? failure)
-    {
-        for (; failure is not null; failure = failure.InnerFailure)
-        {
-            if (failure.ErrorType == typeof(PermanentProvisioningException).FullName)
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// An undo does not give up easily on what may pass (what it fails to delete would be left running unpaid); a
-    /// permanent refusal (credentials, a rejected request) is not retried here: the resource is recorded as an
-    /// orphan at once, and the sweep retries it every few minutes until the operator has fixed the cause.
-    /// </summary>
-    public static readonly TaskOptions Compensation = TaskOptions.FromRetryPolicy(new RetryPolicy(
-        maxNumberOfAttempts: 8, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30))
-    {
-        HandleFailure = failure => !IsPermanent(failure),
-    });
-}

@@ -72,6 +72,9 @@ public sealed class SimulatedStack : IAsyncDisposable
         settings["Security:AdminKey"] = AdminKey;
         settings["Provisioning:HealthCheckTimeout"] = "00:00:05";
         settings["Sweep:IntervalSeconds"] = "3";
+        // A claimed run the backend never got (it was out of reach for a moment) is scheduled again after 2 s, not the
+        // production 30 s: tests wait on what happens, not on the grace.
+        settings["Sweep:GraceSeconds"] = "2";
         settings["Durable:MaxConcurrentActivities"] = "48";
         settings["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("SETUPCLAW_TEST_LOGLEVEL") ?? "Warning";
         settings["Logging:LogLevel:Polly"] = "Error";

@@ -45,10 +45,12 @@ public sealed class StubModelServer : IAsyncDisposable
 {
     private readonly WebApplication app;
 
-    private StubModelServer(WebApplication app, string apiKey)
+    private StubModelServer(WebApplication app, string apiKey, int streamPieces, TimeSpan streamPause)
     {
         this.app = app;
         ApiKey = apiKey;
+        StreamPieces = streamPieces;
+        StreamPause = streamPause;
     }
 
     public string ApiKey { get; }
@@ -63,21 +65,30 @@ public sealed class StubModelServer : IAsyncDisposable
     /// <summary>The reply for a request; by default it quotes the last user message.</summary>
     public Func<ModelRequest, string> Reply { get; set; } = request => $"Stub reply to: {request.Messages[^1].Text}";
 
-    /// <summary>How many pieces a streamed reply is cut into, and the pause between them.</summary>
-    public int StreamPieces { get; set; } = 4;
+    /// <summary>How many pieces a streamed reply is cut into, and the pause after each (fixed at start: tests share servers).</summary>
+    public int StreamPieces { get; }
 
-    public TimeSpan StreamPause { get; set; } = TimeSpan.FromMilliseconds(40);
+    public TimeSpan StreamPause { get; }
+
+    private StreamHold? nextHold;
+
+    /// <summary>
+    /// The next streamed reply sends its first piece and then waits until the test calls <see cref="StreamHold.Release"/>:
+    /// a client that sees that piece before the release has proof it is streamed, with no clock involved. The hold is
+    /// used once and gone, so no later test inherits it.
+    /// </summary>
+    public StreamHold HoldNextStream() => nextHold = new StreamHold();
 
     /// <summary>When set, every request fails with this status (the body echoes the key it was sent, as real APIs partly do).</summary>
     public HttpStatusCode? FailWith { get; set; }
 
-    public static async Task<StubModelServer> StartAsync(string apiKey = "sk-stub-0123456789abcdef")
+    public static async Task<StubModelServer> StartAsync(string apiKey = "sk-stub-0123456789abcdef", int streamPieces = 4, TimeSpan streamPause = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         var app = builder.Build();
-        var server = new StubModelServer(app, apiKey);
+        var server = new StubModelServer(app, apiKey, streamPieces, streamPause);
         app.MapPost("/v1/chat/completions", server.OpenAiAsync);
         app.MapPost("/v1/messages", server.AnthropicAsync);
         await app.StartAsync();
@@ -130,13 +141,14 @@ public sealed class StubModelServer : IAsyncDisposable
         }
 
         StartStream(context);
+        var hold = Interlocked.Exchange(ref nextHold, null);
         var first = true;
         foreach (var piece in Pieces(reply))
         {
             object delta = first ? new { role = "assistant", content = piece } : new { content = piece };
-            first = false;
             await SendAsync(context, null, new { id, @object = "chat.completion.chunk", created, model, choices = new[] { new { index = 0, delta, finish_reason = (string?)null } } });
-            await Task.Delay(StreamPause);
+            await HeldAsync(hold, first);
+            first = false;
         }
 
         await SendAsync(context, null, new { id, @object = "chat.completion.chunk", created, model, choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } } });
@@ -201,15 +213,40 @@ public sealed class StubModelServer : IAsyncDisposable
         });
         await SendAsync(context, "content_block_start", new { type = "content_block_start", index = 0, content_block = new { type = "text", text = "" } });
         await SendAsync(context, "ping", new { type = "ping" });
+        var hold = Interlocked.Exchange(ref nextHold, null);
+        var first = true;
         foreach (var piece in Pieces(reply))
         {
             await SendAsync(context, "content_block_delta", new { type = "content_block_delta", index = 0, delta = new { type = "text_delta", text = piece } });
-            await Task.Delay(StreamPause);
+            await HeldAsync(hold, first);
+            first = false;
         }
 
         await SendAsync(context, "content_block_stop", new { type = "content_block_stop", index = 0 });
         await SendAsync(context, "message_delta", new { type = "message_delta", delta = new { stop_reason = "end_turn", stop_sequence = (string?)null }, usage = new { output_tokens = output } });
         await SendAsync(context, "message_stop", new { type = "message_stop" });
+    }
+
+    private async Task HeldAsync(StreamHold? hold, bool afterFirstPiece)
+    {
+        if (StreamPause > TimeSpan.Zero)
+        {
+            await Task.Delay(StreamPause);
+        }
+
+        if (hold is null)
+        {
+            return;
+        }
+
+        if (afterFirstPiece)
+        {
+            await hold.WaitAfterFirstPieceAsync();
+        }
+        else
+        {
+            hold.PieceSent();
+        }
     }
 
     private IEnumerable<string> Pieces(string reply)
@@ -245,4 +282,25 @@ public sealed class StubModelServer : IAsyncDisposable
 
     public static string Describe(ModelRequest request) =>
         string.Create(CultureInfo.InvariantCulture, $"{request.Api} {request.Path} stream={request.Stream} messages={request.Messages.Count}");
+}
+
+/// <summary>A streamed reply held after its first piece until <see cref="Release"/>; see <see cref="StubModelServer.HoldNextStream"/>.</summary>
+public sealed class StreamHold
+{
+    private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int piecesSent;
+
+    /// <summary>How many pieces of the held reply the model has sent so far.</summary>
+    public int PiecesSent => Volatile.Read(ref piecesSent);
+
+    public void Release() => released.TrySetResult();
+
+    internal async Task WaitAfterFirstPieceAsync()
+    {
+        Interlocked.Increment(ref piecesSent);
+        // A test that never releases (it failed first) must not keep the stub's request open for ever.
+        await released.Task.WaitAsync(TimeSpan.FromSeconds(60)).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    internal void PieceSent() => Interlocked.Increment(ref piecesSent);
 }

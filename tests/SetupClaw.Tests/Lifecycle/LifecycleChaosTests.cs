@@ -85,14 +85,18 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
 
         // Three waves, each shuffled: the first brings every sign-up and a random third of the rest (so some
         // customers are cancelled while their saga runs); once it settles the second lands on running assistants
-        // (plan changes, suspensions), and the third follows a second later, while the second's runs are busy.
+        // (plan changes, suspensions), and the third follows while the second's runs are busy.
         var deliveries = histories.SelectMany(h => h.Events.Select((e, i) => (Event: e, Wave: i == 0 ? 0 : random.Next(3))))
             .SelectMany(e => Enumerable.Repeat(e, 1 + random.Next(3))).OrderBy(_ => random.Next()).ToList();
         var refused = new ConcurrentBag<string>();
         await DeliverAsync(deliveries.Where(d => d.Wave == 0).Select(d => d.Event), refused);
         await SettledAsync();
         await DeliverAsync(deliveries.Where(d => d.Wave == 1).Select(d => d.Event), refused);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The third wave lands on top of the second's runs: once one of them is in flight (or, on a fast day, after
+        // they have all settled, when there is nothing left to land on).
+        await Wait.UntilAsync(async () => await stack.Database.CountAsync("select count(*) from customers where lifecycle_instance like 'lifecycle-%'") > 0
+                || await stack.Database.CountAsync("select count(*) from customers where applied_version < desired_version") == 0,
+            TimeSpan.FromMinutes(2), "a run of the second wave to be in flight");
         await DeliverAsync(deliveries.Where(d => d.Wave == 2).Select(d => d.Event), refused);
 
         await SettledAsync();

@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using SetupClaw.Providers;
 using SetupClaw.Tests.Simulators;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace SetupClaw.Tests.Providers;
 

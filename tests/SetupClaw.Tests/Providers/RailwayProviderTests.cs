@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using SetupClaw.Plans;
 using SetupClaw.Providers;
 using SetupClaw.Providers.Railway;
+using SetupClaw.Tests.Infrastructure;
 using SetupClaw.Tests.Simulators;
 
 namespace SetupClaw.Tests.Providers;
@@ -36,17 +37,14 @@ public sealed class RailwayProviderTests : IAsyncLifetime
         var deployment = await Provider.DeployAsync(serviceId, CancellationToken.None);
         Assert.True(Guid.TryParse(deployment, out _));
         var phases = new List<string>();
-        while (true)
+        DeploymentState? state = null;
+        await Wait.UntilAsync(async () =>
         {
-            var state = await Provider.GetDeploymentAsync(serviceId, deployment, CancellationToken.None);
+            state = await Provider.GetDeploymentAsync(serviceId, deployment, CancellationToken.None);
             phases.Add(state.Phase);
-            if (state.Phase != DeploymentPhase.InProgress)
-            {
-                return (state, phases);
-            }
-
-            await Task.Delay(15);
-        }
+            return state.Phase != DeploymentPhase.InProgress;
+        }, TimeSpan.FromSeconds(30), $"deployment {deployment} to finish", TimeSpan.FromMilliseconds(15));
+        return (state!, phases);
     }
 
     [Fact]

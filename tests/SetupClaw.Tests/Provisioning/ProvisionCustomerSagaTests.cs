@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using Microsoft.DurableTask.Client;
-using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Moq;
@@ -16,7 +15,7 @@ using SetupClaw.Tests.Infrastructure;
 namespace SetupClaw.Tests.Provisioning;
 
 /// <summary>
-/// The saga for real in DurableTaskTestHost, with the real control database; providers are mocks that record
+/// The saga for real on the local host's durable sidecar (DurableTestHost), with the real control database; providers are mocks that record
 /// every call, so the order of steps and undos can be asserted.
 /// </summary>
 public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
@@ -28,7 +27,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
     private readonly Mock<IWorkspaceSeeder> seeder = new();
     private HttpStatusCode healthStatus = HttpStatusCode.OK;
     private string? workspaceOnHealth;
-    private DurableTaskTestHost host = null!;
+    private DurableTestHost host = null!;
     private ICustomerStore store = null!;
 
     public async Task InitializeAsync()
@@ -54,7 +53,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
 
         var httpClients = new Mock<IHttpClientFactory>();
         httpClients.Setup(f => f.CreateClient(It.IsAny<string>())).Returns(() => new HttpClient(new StubHandler(this)));
-        host = await DurableTestHosts.StartAsync(services =>
+        host = await DurableTestHost.StartAsync(services =>
         {
             services.AddSingleton(store);
             services.AddSingleton(new SetupClaw.Operations.OrphanStore(database.DataSource));

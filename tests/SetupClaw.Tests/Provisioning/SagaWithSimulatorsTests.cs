@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Microsoft.DurableTask.Client;
-using Microsoft.DurableTask.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -32,7 +31,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
     private readonly Mock<IWorkspaceSeeder> seeder = new();
     private NeonSimulator neon = null!;
     private RailwaySimulator railway = null!;
-    private DurableTaskTestHost host = null!;
+    private DurableTestHost host = null!;
     private ICustomerStore store = null!;
     private HttpStatusCode healthStatus = HttpStatusCode.OK;
     private readonly ProviderRetries retries = new();
@@ -47,7 +46,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
             .Callback<string, Customer, string, CancellationToken>((_, customer, workspace, _) => workspaces[customer.Id] = workspace)
             .Returns(Task.CompletedTask);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(Providers.ProviderServices.Settings(neon, railway)).Build();
-        host = await DurableTestHosts.StartAsync(services =>
+        host = await DurableTestHost.StartAsync(services =>
         {
             services.AddLogging();
             services.AddSingleton(TimeProvider.System);
@@ -167,7 +166,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         neon.RandomFaults = [Fault.ServerError, Fault.TooManyRequests, Fault.Locked];
         railway.FaultRate = 0.2;
         railway.RandomFaults = [Fault.ServerError, Fault.TooManyRequests, Fault.Locked];
-        // Retry-After is honoured (the provider tests wait out 1 s); here 0 s keeps 50 sagas on two durable slots quick.
+        // Retry-After is honoured (the provider tests wait out 1 s); here 0 s keeps 50 concurrent sagas quick.
         neon.RetryAfterSeconds = 0;
         railway.RetryAfterSeconds = 0;
         var clock = Stopwatch.StartNew();
@@ -203,7 +202,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
 
     private Task RunAsync(string customerId) => RunAsync(customerId, TimeSpan.FromSeconds(90));
 
-    /// <summary>Runs the saga to its end. The test host dispatches two orchestrations at a time, so a batch queues.</summary>
+    /// <summary>Runs the saga to its end, or fails naming where it stands.</summary>
     private async Task RunAsync(string customerId, TimeSpan within)
     {
         var instanceId = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ProvisionCustomerOrchestrator), customerId);

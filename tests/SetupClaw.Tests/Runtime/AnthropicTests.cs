@@ -54,7 +54,6 @@ public sealed class AnthropicTests(AnthropicRuntimeFixture fixture) : IClassFixt
     public async Task Chat_Streamed_ArrivesInPiecesFromTheAnthropicEventStream()
     {
         using var client = runtime.CreateClient();
-        model.StreamPieces = 4;
 
         var (response, events) = await client.StreamAsync("/api/chat", new { message = "Draft an email to Grace" });
 

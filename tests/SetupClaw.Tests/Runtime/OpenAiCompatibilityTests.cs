@@ -38,7 +38,6 @@ public sealed class OpenAiCompatibilityTests(OpenAiRuntimeFixture fixture) : ICl
     [Fact]
     public async Task OpenAiClient_Streaming_ReceivesSeveralUpdatesThatMakeTheReply()
     {
-        model.StreamPieces = 4;
         var pieces = new List<string>();
         await foreach (var update in Client().CompleteChatStreamingAsync([new UserChatMessage("Stream this please")]))
         {

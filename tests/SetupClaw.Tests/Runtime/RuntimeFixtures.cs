@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using SetupClaw.Tests.Infrastructure;
@@ -44,10 +43,70 @@ public static class Llm
     };
 }
 
-/// <summary>One server-sent event and when it arrived, counted from the moment the response headers came.</summary>
-public sealed record ServerSentEvent(string? Event, string Data, TimeSpan At)
+/// <summary>One server-sent event: its name (null for OpenAI-style unnamed events) and its data line.</summary>
+public sealed record ServerSentEvent(string? Event, string Data)
 {
     public JsonElement Json => JsonDocument.Parse(Data).RootElement;
+}
+
+/// <summary>A server-sent event stream read one event at a time, so a test can act between two events.</summary>
+public sealed class EventStream(HttpResponseMessage response) : IDisposable
+{
+    private StreamReader? reader;
+
+    public HttpResponseMessage Response { get; } = response;
+
+    public bool IsEventStream => Response.Content.Headers.ContentType?.MediaType == "text/event-stream";
+
+    /// <summary>The next event, or null at the end of the stream; throws when none arrives within <paramref name="timeout"/>.</summary>
+    public async Task<ServerSentEvent?> NextAsync(TimeSpan timeout)
+    {
+        if (!IsEventStream)
+        {
+            return null;
+        }
+
+        reader ??= new StreamReader(await Response.Content.ReadAsStreamAsync());
+        using var deadline = new CancellationTokenSource(timeout);
+        string? name = null;
+        try
+        {
+            while (await reader.ReadLineAsync(deadline.Token) is { } line)
+            {
+                if (line.StartsWith("event: ", StringComparison.Ordinal))
+                {
+                    name = line[7..];
+                }
+                else if (line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    return new ServerSentEvent(name, line[6..]);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw new TimeoutException($"No server-sent event arrived within {timeout.TotalSeconds:0} s.");
+        }
+
+        return null;
+    }
+
+    public async Task<List<ServerSentEvent>> RestAsync(TimeSpan timeout)
+    {
+        var events = new List<ServerSentEvent>();
+        while (await NextAsync(timeout) is { } next)
+        {
+            events.Add(next);
+        }
+
+        return events;
+    }
+
+    public void Dispose()
+    {
+        reader?.Dispose();
+        Response.Dispose();
+    }
 }
 
 public static class Http
@@ -61,34 +120,18 @@ public static class Http
         return JsonDocument.Parse(text).RootElement;
     }
 
-    /// <summary>Posts and reads the reply as server-sent events, stamping each as it is read off the wire.</summary>
-    public static async Task<(HttpResponseMessage Response, List<ServerSentEvent> Events)> StreamAsync(this HttpClient client, string path, object body)
+    /// <summary>Posts asking for server-sent events and returns as soon as the response headers are in.</summary>
+    public static async Task<EventStream> OpenStreamAsync(this HttpClient client, string path, object body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(path, UriKind.Relative)) { Content = JsonContent.Create(body) };
         request.Headers.Accept.ParseAdd("text/event-stream");
-        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        var events = new List<ServerSentEvent>();
-        if (response.Content.Headers.ContentType?.MediaType != "text/event-stream")
-        {
-            return (response, events);
-        }
+        return new EventStream(await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead));
+    }
 
-        var clock = Stopwatch.StartNew();
-        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-        string? name = null;
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            if (line.StartsWith("event: ", StringComparison.Ordinal))
-            {
-                name = line[7..];
-            }
-            else if (line.StartsWith("data: ", StringComparison.Ordinal))
-            {
-                events.Add(new ServerSentEvent(name, line[6..], clock.Elapsed));
-                name = null;
-            }
-        }
-
-        return (response, events);
+    /// <summary>Posts and reads the whole reply as server-sent events (none when the answer is not an event stream).</summary>
+    public static async Task<(HttpResponseMessage Response, List<ServerSentEvent> Events)> StreamAsync(this HttpClient client, string path, object body)
+    {
+        var stream = await client.OpenStreamAsync(path, body);
+        return (stream.Response, await stream.RestAsync(TimeSpan.FromSeconds(60)));
     }
 }

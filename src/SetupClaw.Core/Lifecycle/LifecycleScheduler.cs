@@ -1,3 +1,4 @@
+using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace SetupClaw.Lifecycle;
 /// it. Runs never overlap for one customer, and a fact that arrives while a run is finishing is seen by that run
 /// before it lets go. A cancellation also tells a provisioning in flight to stop and undo itself.
 /// </summary>
-public sealed partial class CustomerLifecycle(ICustomerStore customers, LifecycleStore store, TimeProvider clock, ILogger<CustomerLifecycle> logger)
+public sealed partial class LifecycleScheduler(ICustomerStore customers, LifecycleStore store, TimeProvider clock, ILogger<LifecycleScheduler> logger)
 {
     /// <summary>A sweep's hold that outlived this was left by a crashed sweep.</summary>
     public static readonly TimeSpan SweepHoldLimit = TimeSpan.FromMinutes(10);
@@ -132,9 +133,10 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
                 await durable.RaiseEventAsync(provisioning, ProvisionCustomerOrchestrator.CancelEvent, "subscription cancelled", cancellationToken);
                 LogCancelRaised(logger, provisioning);
             }
-            catch (Exception e) when (e is InvalidOperationException or ArgumentException || e.GetType().Name.Contains("Rpc", StringComparison.Ordinal))
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // The saga has just finished: the run sees the cancellation next and deprovisions.
+                // Whatever the reason (the saga has just finished, the backend is out of reach), the outcome is the same:
+                // the lifecycle run sees the cancellation next and deprovisions after the saga.
                 LogCancelMissed(logger, provisioning, e.Message);
             }
         }
@@ -142,18 +144,32 @@ public sealed partial class CustomerLifecycle(ICustomerStore customers, Lifecycl
 
     private async Task ScheduleAsync(DurableTaskClient durable, string instanceId, LifecycleInput input, CancellationToken cancellationToken)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            // Dedupe statuses: a second schedule of a run that is alive fails instead of starting it twice.
-            await durable.ScheduleNewOrchestrationInstanceAsync(nameof(CustomerLifecycleOrchestrator), input,
-                new StartOrchestrationOptions(instanceId).WithDedupeStatuses(LiveStatuses), cancellationToken);
-            LogScheduled(logger, instanceId);
-        }
-        catch (Exception e) when (e.Message.Contains("already exists", StringComparison.OrdinalIgnoreCase))
-        {
-            LogAlreadyScheduled(logger, instanceId);
+            try
+            {
+                // Dedupe statuses: a second schedule of a run that is alive fails instead of starting it twice.
+                await durable.ScheduleNewOrchestrationInstanceAsync(nameof(CustomerLifecycleOrchestrator), input,
+                    new StartOrchestrationOptions(instanceId).WithDedupeStatuses(LiveStatuses), cancellationToken);
+                LogScheduled(logger, instanceId);
+                return;
+            }
+            catch (OrchestrationAlreadyExistsException)
+            {
+                LogAlreadyScheduled(logger, instanceId);
+                return;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && attempt < ScheduleAttempts)
+            {
+                // The backend out of reach for a moment (a sidecar still starting, a connection in backoff): worth a
+                // second look before the run is left to the sweep's grace.
+                await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt * attempt), clock, cancellationToken);
+            }
         }
     }
+
+    /// <summary>Tries to schedule a run, in all, before the claim is left for the sweep (about 1.25 s of waiting).</summary>
+    private const int ScheduleAttempts = 3;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle run {InstanceId} could not be scheduled ({Reason}); the sweep schedules it after the grace")]
     private static partial void LogScheduleFailed(ILogger logger, string instanceId, string reason);

@@ -1,6 +1,6 @@
 using Microsoft.DurableTask;
-using SetupClaw.Credentials;
 using SetupClaw.Customers;
+using SetupClaw.Provisioning;
 
 namespace SetupClaw.Lifecycle;
 
@@ -9,9 +9,7 @@ public sealed class NextLifecycleStepActivity(ICustomerStore store) : TaskActivi
 {
     public override async Task<LifecycleStep> RunAsync(TaskActivityContext context, string customerId)
     {
-        var customer = await store.GetAsync(customerId, CancellationToken.None)
-            ?? throw new InvalidOperationException($"Customer {customerId} does not exist.");
-        return Decide(customer);
+        return Decide(await store.GetRequiredAsync(customerId, CancellationToken.None));
     }
 
     public static LifecycleStep Decide(Customer customer)
@@ -50,45 +48,5 @@ public sealed class NextLifecycleStepActivity(ICustomerStore store) : TaskActivi
             (BillingStates.Active, CustomerStatus.Suspended) => new LifecycleStep(LifecycleSteps.Resume, version),
             _ => new LifecycleStep(LifecycleSteps.Done, version),
         };
-    }
-}
-
-public sealed class ReleaseLifecycleActivity(LifecycleStore store) : TaskActivity<LifecycleRelease, bool>
-{
-    public override Task<bool> RunAsync(TaskActivityContext context, LifecycleRelease input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return store.ReleaseAsync(input.CustomerId, input.Instance, input.Version, input.Error, CancellationToken.None);
-    }
-}
-
-public sealed class BeginProvisioningRunActivity(ICustomerStore store) : TaskActivity<ProvisioningRun, bool>
-{
-    public override Task<bool> RunAsync(TaskActivityContext context, ProvisioningRun input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return store.BeginProvisioningAsync(input.CustomerId, input.OrchestrationId, CancellationToken.None);
-    }
-}
-
-/// <summary>
-/// Suspends or resumes: the mark in the customer's own database (the runtime answers chat 402 while it is there),
-/// then the customer's status. Data is never touched.
-/// </summary>
-public sealed class SetSuspendedActivity(ICustomerStore customers, LifecycleStore store, ICustomerData data, SecretBox secrets, TimeProvider clock)
-    : TaskActivity<Suspension, bool>
-{
-    public override async Task<bool> RunAsync(TaskActivityContext context, Suspension input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        var customer = await customers.GetAsync(input.CustomerId, CancellationToken.None)
-            ?? throw new InvalidOperationException($"Customer {input.CustomerId} does not exist.");
-        if (customer.DatabaseUrlEncrypted is { } sealedUrl)
-        {
-            await data.SetSuspendedAsync(secrets.Open(sealedUrl), input.Suspended ? customer.SuspendedAt ?? clock.GetUtcNow() : null, CancellationToken.None);
-        }
-
-        await store.SetSuspendedAsync(input.CustomerId, input.Suspended, CancellationToken.None);
-        return true;
     }
 }

@@ -4,9 +4,15 @@ using SetupClaw.Provisioning;
 
 namespace SetupClaw.Deprovisioning;
 
-/// <summary>Last step: the key hash is removed (the key stops working everywhere) and the customer is <c>deprovisioned</c>.</summary>
-public sealed partial class CompleteDeprovisionActivity(ICustomerStore store, ILogger<CompleteDeprovisionActivity> logger) : StepActivity<bool>(store)
+/// <summary>
+/// The deprovisioning's last step (<c>revoke_credentials</c>): the key hash is removed (the key stops working
+/// everywhere) and the customer is <c>deprovisioned</c>.
+/// </summary>
+public sealed partial class RevokeCredentialsActivity(ICustomerStore store, ILogger<RevokeCredentialsActivity> logger) : StepActivity<bool>(store)
 {
+    /// <summary>The name it was first registered under: deprovisionings in flight call it by this name.</summary>
+    public const string RegisteredName = "CompleteDeprovisionActivity";
+
     protected override string Step => Steps.RevokeCredentials;
 
     protected override async Task<bool> ExecuteAsync(string customerId, CancellationToken cancellationToken)

@@ -1,0 +1,37 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Options;
+using SetupClaw.Credentials;
+using SetupClaw.Customers;
+using SetupClaw.Plans;
+using SetupClaw.Providers;
+using SetupClaw.Provisioning;
+
+namespace SetupClaw.Lifecycle;
+
+/// <summary>
+/// Records the plan and sizes everything for it: the database's compute, the service's variables and limits, and
+/// the plan's skills offered in the customer's database. Idempotent; a redeploy makes it take effect.
+/// </summary>
+public sealed class ApplyPlanActivity(
+    ICustomerStore customers, LifecycleStore store, IDatabaseProvider database, IComputeProvider compute, ICustomerData data,
+    SecretBox secretBox, IOptions<LlmOptions> llm) : TaskActivity<PlanTarget, bool>
+{
+    public override async Task<bool> RunAsync(TaskActivityContext context, PlanTarget input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var plan = PlanCatalog.Get(input.Plan);
+        await store.SetPlanAsync(input.CustomerId, plan.Name, CancellationToken.None);
+        var customer = await customers.GetRequiredAsync(input.CustomerId, CancellationToken.None);
+        if (customer.DatabaseUrlEncrypted is null)
+        {
+            throw new PermanentProvisioningException($"Customer {input.CustomerId} has no database to change the plan of.");
+        }
+
+        await database.ResizeAsync(input.CustomerId, plan.Name, CancellationToken.None);
+        await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted), plan.Skills, CancellationToken.None);
+        await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value), CancellationToken.None);
+        return true;
+    }
+}
+
+public sealed record PlanTarget(string CustomerId, string Plan);
