@@ -80,6 +80,34 @@ internal static class DurableSidecar
     public static void MapDurableSidecar(this WebApplication app) => app.MapGrpcService<TaskHubGrpcServer>();
 
     /// <summary>
+    /// Whether the durable client reaches the sidecar now. Right after start it may not: the worker dials the sidecar
+    /// before Kestrel listens, and the shared channel stays in reconnect backoff for a moment.
+    /// </summary>
+    public static async Task<bool> IsReachableAsync(DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        try
+        {
+            await durable.GetInstanceAsync("reachability-probe", cancellationToken);
+            return true;
+        }
+        catch (Grpc.Core.RpcException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits until <see cref="IsReachableAsync"/>, or throws naming the sidecar after <paramref name="timeout"/>.</summary>
+    public static async Task WaitUntilReachableAsync(DurableTaskClient durable, TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        while (!await IsReachableAsync(durable, deadline.Token))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), deadline.Token);
+        }
+    }
+
+    /// <summary>
     /// The sidecar starts its backend when the application has started (and a second start throws on Azure
     /// Storage), but does not create it: this creates the task hub's queues, tables and containers first.
     /// </summary>

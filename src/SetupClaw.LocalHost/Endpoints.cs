@@ -31,6 +31,8 @@ internal static class Endpoints
         app.MapGet("/success/{customerId}", (string customerId) => SitePages.Html("success"));
         app.MapGet("/checkout/{customerId}", (string customerId, OfflineCheckoutHandler handler, CancellationToken ct) => handler.CheckoutPageAsync(customerId, ct));
         app.MapPost("/checkout/{customerId}/pay", (string customerId, OfflineCheckoutHandler handler, CancellationToken ct) => handler.PayAsync(customerId, ct));
-        app.MapGet("/healthz", () => Results.Ok(new { status = "ok" }));
+        app.MapGet("/healthz", async (DurableTaskClient durable, CancellationToken ct) => await DurableSidecar.IsReachableAsync(durable, ct)
+            ? Results.Ok(new { status = "ok" })
+            : Results.Json(new { status = "starting", durable = "the durable sidecar is not reachable yet" }, statusCode: 503));
     }
 }

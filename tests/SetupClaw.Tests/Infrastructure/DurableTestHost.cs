@@ -48,6 +48,7 @@ public sealed class DurableTestHost : IAsyncDisposable
             try
             {
                 await app.StartAsync();
+                await DurableSidecar.WaitUntilReachableAsync(app.Services.GetRequiredService<DurableTaskClient>(), TimeSpan.FromSeconds(30));
                 return new DurableTestHost(app);
             }
             catch (IOException e) when (attempt < 5 && e.InnerException is AddressInUseException)

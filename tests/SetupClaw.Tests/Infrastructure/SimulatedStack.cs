@@ -91,6 +91,7 @@ public sealed class SimulatedStack : IAsyncDisposable
             services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new RailwayHealth(stack.Railway));
         });
         await stack.App.StartAsync();
+        await DurableSidecar.WaitUntilReachableAsync(stack.App.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>(), TimeSpan.FromSeconds(30));
         stack.Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
         return stack;
     }
