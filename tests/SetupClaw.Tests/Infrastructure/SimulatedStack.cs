@@ -76,6 +76,7 @@ public sealed class SimulatedStack : IAsyncDisposable
         // production 30 s: tests wait on what happens, not on the grace.
         settings["Sweep:GraceSeconds"] = "2";
         settings["Durable:MaxConcurrentActivities"] = "48";
+        settings["Durable:MaxConcurrentOrchestrations"] = "64";
         settings["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("SETUPCLAW_TEST_LOGLEVEL") ?? "Warning";
         settings["Logging:LogLevel:Polly"] = "Error";
         foreach (var (plan, price) in PriceOf)
