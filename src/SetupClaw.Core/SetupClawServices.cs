@@ -183,6 +183,7 @@ public static class SetupClawServices
                     client.DefaultRequestHeaders.Accept.ParseAdd("application/json");
                 })
                 .AddProviderResilience("neon", http);
+            services.AddSingleton<NeonWriteGate>();
             // Transient, like the HTTP clients they use (IHttpClientFactory rotates their handlers).
             services.AddTransient<NeonDatabaseProvider>();
             services.AddTransient<IDatabaseProvider>(sp => sp.GetRequiredService<NeonDatabaseProvider>());

@@ -120,7 +120,9 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Empty(stack.Neon.BranchNames);
         orphans = await OrphansAsync();
         Assert.Empty(orphans.GetProperty("open").EnumerateArray());
-        Assert.Equal(1, await stack.Database.CountAsync($"select count(*) from orphans where customer_id = '{customerId}' and resolution = 'removed'"));
+        // At least one: the background sweep (every 3 s here) may have listed the branch just before this sweep deleted it,
+        // and then records and closes a second row for the same, already removed, branch.
+        Assert.True(await stack.Database.CountAsync($"select count(*) from orphans where customer_id = '{customerId}' and resolution = 'removed'") >= 1);
         Assert.True(orphans.GetProperty("recentSweeps")[0].GetProperty("removed").GetInt32() >= 1);
     }
 

@@ -189,7 +189,10 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         Assert.Equal(50, railway.ServiceNames.Count);
         Assert.Equal(50, railway.Domains);
         Assert.True(neon.FaultsInjected > 0 && railway.FaultsInjected > 0);
-        Assert.True(retries["neon"] + retries["railway"] + stepRetries >= neon.FaultsInjected + railway.FaultsInjected - 5);
+        // Every Neon fault is one the HTTP pipeline retries. Railway's are not all counted there: a create mutation is not
+        // re-sent on a 5xx (it may have landed); the provider looks the service up by name instead, or the step is retried.
+        Assert.True(retries["neon"] >= neon.FaultsInjected - 5, $"Neon: {retries["neon"]} HTTP retries for {neon.FaultsInjected} faults");
+        Assert.True(retries["railway"] + stepRetries > 0);
     }
 
     private async Task<string> PaidCustomerAsync()

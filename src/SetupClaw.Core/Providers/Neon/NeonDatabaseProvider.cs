@@ -15,7 +15,7 @@ namespace SetupClaw.Providers.Neon;
 /// creates, so a re-run adopts what a crashed run made. 423/429/5xx are retried by the HTTP pipeline
 /// (<see cref="ProviderHttp"/>); what retrying cannot fix is a <see cref="PermanentProvisioningException"/>.
 /// </summary>
-internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOptions> options, TimeProvider clock, ILogger<NeonDatabaseProvider> logger)
+internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOptions> options, NeonWriteGate gate, TimeProvider clock, ILogger<NeonDatabaseProvider> logger)
     : IDatabaseProvider
 {
     private readonly NeonOptions settings = options.Value;
@@ -26,18 +26,29 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
     {
         var name = ResourceNames.Branch(request.CustomerId);
         var role = ResourceNames.Database(request.CustomerId);
-        var branch = await FindAsync(name, cancellationToken);
-        if (branch is null)
+        Branch? branch;
+        string password;
+        await gate.WaitAsync(cancellationToken);
+        try
         {
-            branch = await CreateBranchAsync(name, request, cancellationToken);
+            branch = await FindAsync(name, cancellationToken);
+            if (branch is null)
+            {
+                branch = await CreateBranchAsync(name, request, cancellationToken);
+            }
+            else
+            {
+                LogAdopted(logger, name, branch.Id);
+            }
+
+            password = await EnsureRoleAsync(branch.Id, role, cancellationToken);
+            await EnsureDatabaseAsync(branch.Id, role, cancellationToken);
         }
-        else
+        finally
         {
-            LogAdopted(logger, name, branch.Id);
+            gate.Release();
         }
 
-        var password = await EnsureRoleAsync(branch.Id, role, cancellationToken);
-        await EnsureDatabaseAsync(branch.Id, role, cancellationToken);
         var uri = await CallAsync(() => api.GetConnectionUriAsync(Project, branch.Id, role, role, pooled: "true", cancellationToken), "get the connection URI");
         return new DatabaseResource(branch.Id, ToConnectionString(uri.Uri, role, password));
     }
@@ -50,7 +61,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
             return;
         }
 
-        using var response = await api.DeleteBranchAsync(Project, branch.Id, cancellationToken);
+        using var response = await DeleteBranchAsync(branch.Id, cancellationToken);
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotFound)
         {
             LogDeleted(logger, branch.Name, branch.Id);
@@ -58,6 +69,19 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         }
 
         throw Translate(response.StatusCode ?? HttpStatusCode.ServiceUnavailable, (response.Error as ApiException)?.Content, "delete the branch");
+    }
+
+    private async Task<IApiResponse> DeleteBranchAsync(string branchId, CancellationToken cancellationToken)
+    {
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await api.DeleteBranchAsync(Project, branchId, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
     }
 
     /// <summary>The read-write endpoint's autoscaling range follows the plan: 0.25 CU up to the plan's vCPUs.</summary>
@@ -74,9 +98,18 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
             return;
         }
 
-        var updated = await CallAsync(() => api.UpdateEndpointAsync(Project, endpoint.Id,
-            new EndpointUpdateRequest(new EndpointUpdateRequest.EndpointLimits(MinCu, MaxCu(plan))), cancellationToken), "resize the endpoint");
-        await WaitAsync(updated.Operations, cancellationToken);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            var updated = await CallAsync(() => api.UpdateEndpointAsync(Project, endpoint.Id,
+                new EndpointUpdateRequest(new EndpointUpdateRequest.EndpointLimits(MinCu, MaxCu(plan))), cancellationToken), "resize the endpoint");
+            await WaitAsync(updated.Operations, cancellationToken);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
         LogResized(logger, branch.Name, endpoint.Id, MaxCu(plan));
     }
 
