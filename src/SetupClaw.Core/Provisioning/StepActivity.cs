@@ -45,9 +45,8 @@ public abstract class StepActivity<TOutput>(ICustomerStore store) : TaskActivity
 
     protected abstract Task<TOutput> ExecuteAsync(string customerId, CancellationToken cancellationToken);
 
-    protected async Task<Customer> GetCustomerAsync(string customerId, CancellationToken cancellationToken) =>
-        await store.GetAsync(customerId, cancellationToken)
-        ?? throw new Providers.PermanentProvisioningException($"Customer {customerId} does not exist.");
+    protected Task<Customer> GetCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        store.GetRequiredAsync(customerId, cancellationToken);
 }
 
 /// <summary>The names of the saga's steps, as shown in custom status, step history and the status endpoint.</summary>
