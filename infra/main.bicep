@@ -54,6 +54,8 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
       appSettings: [
         { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
         { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }
+        // The site's root is the signup page (host.json: empty routePrefix), not the Functions welcome page.
+        { name: 'AzureWebJobsDisableHomepage', value: 'true' }
         { name: 'AzureWebJobsStorage', value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}' }
         { name: 'DurableTaskHubName', value: 'setupclaw${environmentName}' }
         { name: 'App__PublicBaseUrl', value: 'https://func-claw-${environmentName}-${suffix}.azurewebsites.net' }

@@ -116,6 +116,7 @@ public static class SetupClawServices
         services.AddTransient<OrphanSweeper>();
         services.AddTransient<OperatorHandler>();
         services.AddSingleton<OrchestrationStatusHandler>();
+        services.AddSingleton<HealthHandler>();
         return services;
     }
 

@@ -7,6 +7,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing.Sidecar;
 using Microsoft.DurableTask.Testing.Sidecar.Grpc;
 using Microsoft.DurableTask.Worker;
+using SetupClaw.Operations;
 using SetupClaw.Providers.Local;
 
 namespace SetupClaw.LocalHost;
@@ -79,23 +80,9 @@ internal static class DurableSidecar
 
     public static void MapDurableSidecar(this WebApplication app) => app.MapGrpcService<TaskHubGrpcServer>();
 
-    /// <summary>
-    /// Whether the durable client reaches the sidecar now. Right after start it may not: the worker dials the sidecar
-    /// before Kestrel listens, and the shared channel stays in reconnect backoff for a moment.
-    /// </summary>
-    public static async Task<bool> IsReachableAsync(DurableTaskClient durable, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(durable);
-        try
-        {
-            await durable.GetInstanceAsync("reachability-probe", cancellationToken);
-            return true;
-        }
-        catch (Grpc.Core.RpcException)
-        {
-            return false;
-        }
-    }
+    /// <summary>Whether the durable client reaches the sidecar now (<see cref="HealthHandler.IsReachableAsync"/>).</summary>
+    public static Task<bool> IsReachableAsync(DurableTaskClient durable, CancellationToken cancellationToken) =>
+        HealthHandler.IsReachableAsync(durable, cancellationToken);
 
     /// <summary>Waits until <see cref="IsReachableAsync"/>, or throws naming the sidecar after <paramref name="timeout"/>.</summary>
     public static async Task WaitUntilReachableAsync(DurableTaskClient durable, TimeSpan timeout)

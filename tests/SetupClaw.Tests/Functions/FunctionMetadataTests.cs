@@ -1,7 +1,13 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
 using Microsoft.Extensions.DependencyInjection;
 using SetupClaw.Functions;
+using SetupClaw.Http;
+using SetupClaw.LocalHost;
 
 namespace SetupClaw.Tests.Functions;
 
@@ -16,13 +22,6 @@ public sealed class FunctionMetadataTests
     {
         var functions = await LoadMetadataAsync();
 
-        AssertHttp(functions, "Signup", "signup", "post");
-        AssertHttp(functions, "StripeWebhook", "stripe/webhook", "post");
-        AssertHttp(functions, "ProvisioningStatus", "provisioning/{customerId}", "get");
-        AssertHttp(functions, "OrchestrationStatus", "orchestrations/{instanceId}", "get");
-        AssertHttp(functions, "OperatorOrphans", "operator/orphans", "get");
-        AssertHttp(functions, "OperatorSweep", "operator/sweep", "post");
-        AssertHttp(functions, "OperatorRetry", "operator/customers/{customerId}/retry", "post");
         var sweep = TriggerOf(functions, "OrphanSweep");
         Assert.Contains("timerTrigger", sweep, StringComparison.Ordinal);
         Assert.Contains("%Sweep:Schedule%", sweep, StringComparison.Ordinal);
@@ -43,6 +42,66 @@ public sealed class FunctionMetadataTests
         {
             Assert.Contains("activityTrigger", TriggerOf(functions, activity), StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task BothHosts_ServeTheSameRoutes_PagesIncluded()
+    {
+        var functions = await LoadMetadataAsync();
+        var functionRoutes = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var function in functions)
+        {
+            var trigger = (function.RawBindings ?? []).Select(b => JsonDocument.Parse(b).RootElement)
+                .SingleOrDefault(b => b.GetProperty("type").GetString() == "httpTrigger");
+            if (trigger.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
+            var route = trigger.GetProperty("route").GetString() ?? "";
+            foreach (var method in trigger.GetProperty("methods").EnumerateArray())
+            {
+                functionRoutes.Add($"{method.GetString()!.ToUpperInvariant()} /{route}");
+            }
+
+            // Each trigger runs the table's route of its own name, so name, method and path agree, and one that needs
+            // the durable client has the binding.
+            var table = SiteRoutes.Named(function.Name!);
+            Assert.Equal(table.Path, route);
+            Assert.Equal(table.UsesDurable, (function.RawBindings ?? []).Any(b => b.Contains("\"durableClient\"", StringComparison.Ordinal)));
+        }
+
+        await using var app = LocalHostApp.Build(LocalHostApp.CreateBuilder([], new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:ControlDatabase"] = "Host=127.0.0.1;Database=unused",
+        }));
+        var localRoutes = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var endpoint in ((IEndpointRouteBuilder)app).DataSources.SelectMany(d => d.Endpoints).OfType<RouteEndpoint>())
+        {
+            // The embedded durable sidecar's gRPC service is the local host's own plumbing, not a route of the product.
+            if (endpoint.Metadata.Any(m => m.GetType().Name.Contains("Grpc", StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            foreach (var method in endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? [])
+            {
+                localRoutes.Add($"{method} {endpoint.RoutePattern.RawText}");
+            }
+        }
+
+        Assert.Equal(SiteRoutes.All.Count, functionRoutes.Count);
+        Assert.Contains("GET /", functionRoutes);
+        Assert.Contains("GET /success/{customerId}", functionRoutes);
+        Assert.Contains("POST /api/stripe/webhook", functionRoutes);
+        Assert.Equal(string.Join("\n", functionRoutes), string.Join("\n", localRoutes));
+    }
+
+    [Fact]
+    public void HostJson_ServesFromTheSiteRoot()
+    {
+        using var host = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "host.json")));
+        Assert.Equal("", host.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
     }
 
     private static async Task<IList<IFunctionMetadata>> LoadMetadataAsync()
@@ -76,11 +135,4 @@ public sealed class FunctionMetadataTests
         return string.Join("\n", function.RawBindings ?? []);
     }
 
-    private static void AssertHttp(IList<IFunctionMetadata> functions, string name, string route, string method)
-    {
-        var bindings = TriggerOf(functions, name);
-        Assert.Contains("httpTrigger", bindings, StringComparison.Ordinal);
-        Assert.Contains($"\"route\":\"{route}\"", bindings.Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
-        Assert.Contains($"\"{method}\"", bindings, StringComparison.OrdinalIgnoreCase);
-    }
 }

@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+using SetupClaw.Billing;
+using SetupClaw.Operations;
+using SetupClaw.Pages;
+using SetupClaw.Provisioning;
+using SetupClaw.Signup;
+
+namespace SetupClaw.Http;
+
+/// <summary>One request as a route's handler sees it, whichever host received it.</summary>
+/// <param name="Values">The route's parameters (<c>customerId</c>, <c>instanceId</c>).</param>
+/// <param name="Durable">The durable client, for the routes that start or read orchestrations.</param>
+public sealed record RouteCall(
+    HttpRequest Request, IReadOnlyDictionary<string, string?> Values, DurableTaskClient? Durable, IServiceProvider Services, CancellationToken CancellationToken)
+{
+    public string Value(string name) => Values.TryGetValue(name, out var value) ? value ?? "" : "";
+
+    public T Get<T>()
+        where T : notnull => Services.GetRequiredService<T>();
+
+    public DurableTaskClient RequireDurable() =>
+        Durable ?? throw new InvalidOperationException($"{Request.Path} needs the durable client, and its host did not pass one.");
+}
+
+/// <summary>A method, a path template (no leading slash, as the Functions host writes routes) and its core handler.</summary>
+public sealed record SiteRoute(string Name, string Method, string Path, bool UsesDurable, Func<RouteCall, Task<IResult>> Handle);
+
+/// <summary>
+/// Every HTTP route of SetupClaw, pages included. The local host maps this table; the Functions app's triggers
+/// (compile-time attributes) name their routes from these constants, and a test asserts both hosts serve the same set.
+/// </summary>
+public static class SiteRoutes
+{
+    public const string Get = "get";
+    public const string Post = "post";
+
+    public const string SignupPath = "api/signup";
+    public const string StripeWebhookPath = "api/stripe/webhook";
+    public const string ProvisioningStatusPath = "api/provisioning/{customerId}";
+    public const string OrchestrationStatusPath = "api/orchestrations/{instanceId}";
+    public const string OperatorOrphansPath = "api/operator/orphans";
+    public const string OperatorSweepPath = "api/operator/sweep";
+    public const string OperatorRetryPath = "api/operator/customers/{customerId}/retry";
+    public const string HomePath = "";
+    public const string SuccessPath = "success/{customerId}";
+    public const string CheckoutPath = "checkout/{customerId}";
+    public const string CheckoutPayPath = "checkout/{customerId}/pay";
+    public const string HealthPath = "healthz";
+
+    public static IReadOnlyList<SiteRoute> All { get; } =
+    [
+        new("Signup", Post, SignupPath, false, c => c.Get<SignupHandler>().HandleAsync(c.Request, c.CancellationToken)),
+        new("StripeWebhook", Post, StripeWebhookPath, true, c => c.Get<StripeWebhookHandler>().HandleAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
+        new("ProvisioningStatus", Get, ProvisioningStatusPath, false,
+            c => c.Get<ProvisioningStatusHandler>().HandleAsync(c.Request, c.Value("customerId"), c.CancellationToken)),
+        new("OrchestrationStatus", Get, OrchestrationStatusPath, true,
+            c => c.Get<OrchestrationStatusHandler>().HandleAsync(c.Request, c.Value("instanceId"), c.RequireDurable(), c.CancellationToken)),
+        new("OperatorOrphans", Get, OperatorOrphansPath, false, c => c.Get<OperatorHandler>().ListAsync(c.Request, c.CancellationToken)),
+        new("OperatorSweep", Post, OperatorSweepPath, true, c => c.Get<OperatorHandler>().SweepAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
+        new("OperatorRetry", Post, OperatorRetryPath, true,
+            c => c.Get<OperatorHandler>().RetryAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
+        new("HomePage", Get, HomePath, false, _ => Task.FromResult(SitePages.Html("index"))),
+        new("SuccessPage", Get, SuccessPath, false, _ => Task.FromResult(SitePages.Html("success"))),
+        new("CheckoutPage", Get, CheckoutPath, false, c => c.Get<OfflineCheckoutHandler>().CheckoutPageAsync(c.Value("customerId"), c.CancellationToken)),
+        new("CheckoutPay", Post, CheckoutPayPath, false, c => c.Get<OfflineCheckoutHandler>().PayAsync(c.Value("customerId"), c.CancellationToken)),
+        new("Health", Get, HealthPath, true, c => c.Get<HealthHandler>().HandleAsync(c.RequireDurable(), c.CancellationToken)),
+    ];
+
+    public static SiteRoute Named(string name) =>
+        All.SingleOrDefault(r => r.Name == name) ?? throw new ArgumentException($"No route is named '{name}'.", nameof(name));
+}

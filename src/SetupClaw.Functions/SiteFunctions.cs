@@ -1,0 +1,108 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+using SetupClaw.Http;
+using static SetupClaw.Http.SiteRoutes;
+
+namespace SetupClaw.Functions;
+
+/// <summary>
+/// One HTTP trigger per route of the core's table (<see cref="SiteRoutes"/>): the attribute names the route from the
+/// table's constants and the body runs the table's handler on the request's own HttpContext (ASP.NET Core
+/// integration). host.json's empty <c>routePrefix</c> makes the paths the local host's, pages included.
+/// </summary>
+public sealed class SiteFunctions(IServiceProvider services)
+{
+    [Function("Signup")]
+    public Task<IActionResult> SignupAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = SignupPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("Signup", request, null, cancellationToken);
+
+    [Function("StripeWebhook")]
+    public Task<IActionResult> StripeWebhookAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = StripeWebhookPath)] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("StripeWebhook", request, durable, cancellationToken);
+
+    [Function("ProvisioningStatus")]
+    public Task<IActionResult> ProvisioningStatusAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = ProvisioningStatusPath)] HttpRequest request,
+        string customerId,
+        CancellationToken cancellationToken) =>
+        RunAsync("ProvisioningStatus", request, null, cancellationToken, ("customerId", customerId));
+
+    [Function("OrchestrationStatus")]
+    public Task<IActionResult> OrchestrationStatusAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OrchestrationStatusPath)] HttpRequest request,
+        string instanceId,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OrchestrationStatus", request, durable, cancellationToken, ("instanceId", instanceId));
+
+    [Function("OperatorOrphans")]
+    public Task<IActionResult> OperatorOrphansAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OperatorOrphansPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("OperatorOrphans", request, null, cancellationToken);
+
+    [Function("OperatorSweep")]
+    public Task<IActionResult> OperatorSweepAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorSweepPath)] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorSweep", request, durable, cancellationToken);
+
+    [Function("OperatorRetry")]
+    public Task<IActionResult> OperatorRetryAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorRetryPath)] HttpRequest request,
+        string customerId,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorRetry", request, durable, cancellationToken, ("customerId", customerId));
+
+    /// <summary>The signup page at the site's root (host.json: empty routePrefix; app setting AzureWebJobsDisableHomepage=true).</summary>
+    [Function("HomePage")]
+    public Task<IActionResult> HomePageAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = HomePath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("HomePage", request, null, cancellationToken);
+
+    /// <summary>Where Stripe Checkout sends the customer back: the live provisioning page.</summary>
+    [Function("SuccessPage")]
+    public Task<IActionResult> SuccessPageAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = SuccessPath)] HttpRequest request,
+        string customerId,
+        CancellationToken cancellationToken) =>
+        RunAsync("SuccessPage", request, null, cancellationToken, ("customerId", customerId));
+
+    [Function("CheckoutPage")]
+    public Task<IActionResult> CheckoutPageAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = CheckoutPath)] HttpRequest request,
+        string customerId,
+        CancellationToken cancellationToken) =>
+        RunAsync("CheckoutPage", request, null, cancellationToken, ("customerId", customerId));
+
+    [Function("CheckoutPay")]
+    public Task<IActionResult> CheckoutPayAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = CheckoutPayPath)] HttpRequest request,
+        string customerId,
+        CancellationToken cancellationToken) =>
+        RunAsync("CheckoutPay", request, null, cancellationToken, ("customerId", customerId));
+
+    [Function("Health")]
+    public Task<IActionResult> HealthAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = HealthPath)] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("Health", request, durable, cancellationToken);
+
+    /// <summary>Runs the table's handler for <paramref name="route"/> and executes its result on the trigger's own HttpContext.</summary>
+    private async Task<IActionResult> RunAsync(
+        string route, HttpRequest request, DurableTaskClient? durable, CancellationToken cancellationToken, params (string Name, string Value)[] values)
+    {
+        var call = new RouteCall(request, values.ToDictionary(v => v.Name, v => (string?)v.Value), durable, services, cancellationToken);
+        var result = await Named(route).Handle(call);
+        await result.ExecuteAsync(request.HttpContext);
+        return new EmptyResult();
+    }
+}
