@@ -19,6 +19,7 @@ using SetupClaw.Providers.Neon;
 using SetupClaw.Providers.Railway;
 using SetupClaw.Provisioning;
 using SetupClaw.Signup;
+using Stripe;
 
 namespace SetupClaw;
 
@@ -81,6 +82,12 @@ public static class SetupClawServices
         services.AddSingleton<SignupHandler>();
         services.AddSingleton<StripeWebhookHandler>();
         services.AddSingleton<OfflineCheckoutHandler>();
+        services.AddSingleton<IStripeClient>(sp =>
+        {
+            var stripe = sp.GetRequiredService<IOptions<StripeOptions>>().Value;
+            return new StripeClient(stripe.SecretKey, apiBase: stripe.ApiBase?.ToString().TrimEnd('/'));
+        });
+        services.AddSingleton<StripeReader>();
         services.AddSingleton<ICheckoutGateway>(sp => sp.GetRequiredService<IOptions<StripeOptions>>().Value.IsOffline
             ? ActivatorUtilities.CreateInstance<OfflineCheckoutGateway>(sp)
             : ActivatorUtilities.CreateInstance<StripeCheckoutGateway>(sp));

@@ -18,6 +18,11 @@ internal static class LocalHostApp
     public static WebApplication Build(WebApplicationBuilder builder, Action<IServiceCollection>? replace = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        if (ProductionSettings.AppliesToLocalHost(builder.Configuration))
+        {
+            ProductionSettings.Require(builder.Configuration);
+        }
+
         builder.Services.AddSetupClawCore(builder.Configuration);
         builder.AddDurableSidecar();
         builder.Services.AddHostedService<LocalRecovery>();

@@ -6,28 +6,30 @@ using Plan = SetupClaw.Plans.Plan;
 
 namespace SetupClaw.Billing;
 
+/// <summary>A Checkout Session SetupClaw created: its id (stored on the customer) and where the customer pays.</summary>
+public sealed record StartedCheckout(string SessionId, string Url);
+
 /// <summary>Where a new customer goes to pay.</summary>
 public interface ICheckoutGateway
 {
-    Task<string> CreateCheckoutAsync(string customerId, string email, Plan plan, CancellationToken cancellationToken);
+    Task<StartedCheckout> CreateCheckoutAsync(string customerId, string email, Plan plan, CancellationToken cancellationToken);
 }
 
 /// <summary>Offline billing: the local checkout page, whose Pay button sends a signed Stripe-shaped event to the webhook.</summary>
 internal sealed class OfflineCheckoutGateway(IOptions<AppOptions> app) : ICheckoutGateway
 {
-    public Task<string> CreateCheckoutAsync(string customerId, string email, Plan plan, CancellationToken cancellationToken) =>
-        Task.FromResult(new Uri(app.Value.PublicBaseUrl, $"/checkout/{customerId}").ToString());
+    public Task<StartedCheckout> CreateCheckoutAsync(string customerId, string email, Plan plan, CancellationToken cancellationToken) =>
+        Task.FromResult(new StartedCheckout(StripeEventFactory.OfflineSessionId(customerId), new Uri(app.Value.PublicBaseUrl, $"/checkout/{customerId}").ToString()));
 }
 
 /// <summary>Stripe Checkout in subscription mode. The customer id rides along as client_reference_id and subscription metadata.</summary>
-internal sealed class StripeCheckoutGateway(IOptions<StripeOptions> stripe, IOptions<AppOptions> app, PlanCatalog plans) : ICheckoutGateway
+internal sealed class StripeCheckoutGateway(IStripeClient client, IOptions<AppOptions> app, PlanCatalog plans) : ICheckoutGateway
 {
-    public async Task<string> CreateCheckoutAsync(string customerId, string email, Plan plan, CancellationToken cancellationToken)
+    public async Task<StartedCheckout> CreateCheckoutAsync(string customerId, string email, Plan plan, CancellationToken cancellationToken)
     {
         var priceId = plans.PriceOf(plan).StripePriceId
             ?? throw new InvalidOperationException($"Plans:{plan.DisplayName}:StripePriceId is not configured.");
         var metadata = new Dictionary<string, string> { [StripeEventFactory.CustomerIdMetadataKey] = customerId };
-        var client = new StripeClient(stripe.Value.SecretKey);
         var session = await new SessionService(client).CreateAsync(
             new SessionCreateOptions
             {
@@ -42,6 +44,6 @@ internal sealed class StripeCheckoutGateway(IOptions<StripeOptions> stripe, IOpt
             },
             new RequestOptions { IdempotencyKey = "checkout-" + customerId },
             cancellationToken);
-        return session.Url;
+        return new StartedCheckout(session.Id, session.Url);
     }
 }

@@ -13,37 +13,47 @@ public static class StripeEventFactory
 {
     public const string CustomerIdMetadataKey = "setupclaw_customer_id";
 
-    public static string CheckoutCompleted(string customerId, string email, DateTimeOffset now) =>
+    /// <summary>The Checkout Session id offline signup stores for <paramref name="customerId"/> (and its Pay button completes).</summary>
+    public static string OfflineSessionId(string customerId) => "cs_offline_" + customerId[4..];
+
+    /// <summary>
+    /// <c>checkout.session.completed</c>, by default of the offline session signup stored for the customer;
+    /// <paramref name="sessionId"/>, <paramref name="mode"/> and <paramref name="subscriptionId"/> make the sessions SetupClaw did not create.
+    /// </summary>
+    public static string CheckoutCompleted(
+        string customerId, string email, DateTimeOffset now, string? sessionId = null, string mode = "subscription", string? subscriptionId = null) =>
         Event("checkout.session.completed", now, new JsonObject
         {
-            ["id"] = "cs_offline_" + customerId[4..],
+            ["id"] = sessionId ?? OfflineSessionId(customerId),
             ["object"] = "checkout.session",
             ["client_reference_id"] = customerId,
             ["customer"] = "cus_offline" + customerId[4..],
             ["customer_email"] = email,
             ["customer_details"] = new JsonObject { ["email"] = email },
-            ["mode"] = "subscription",
+            ["mode"] = mode,
             ["payment_status"] = "paid",
             ["status"] = "complete",
-            ["subscription"] = SubscriptionId(customerId),
+            ["subscription"] = mode == "subscription" ? subscriptionId ?? SubscriptionId(customerId) : null,
             ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
         });
 
-    public static string SubscriptionDeleted(string customerId, DateTimeOffset now) =>
+    /// <summary><c>customer.subscription.deleted</c>; without metadata it names no customer (a subscription not made by our Checkout).</summary>
+    public static string SubscriptionDeleted(string customerId, DateTimeOffset now, bool withMetadata = true, string? subscriptionId = null) =>
         Event("customer.subscription.deleted", now, new JsonObject
         {
-            ["id"] = SubscriptionId(customerId),
+            ["id"] = subscriptionId ?? SubscriptionId(customerId),
             ["object"] = "subscription",
             ["customer"] = "cus_offline" + customerId[4..],
             ["status"] = "canceled",
-            ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
+            ["metadata"] = Metadata(customerId, withMetadata),
         });
 
     /// <summary><c>customer.subscription.updated</c>: the subscription as Stripe holds it now, on <paramref name="priceId"/>.</summary>
-    public static string SubscriptionUpdated(string customerId, string priceId, string status, DateTimeOffset at) =>
+    public static string SubscriptionUpdated(
+        string customerId, string priceId, string status, DateTimeOffset at, bool withMetadata = true, string? subscriptionId = null) =>
         Event("customer.subscription.updated", at, new JsonObject
         {
-            ["id"] = SubscriptionId(customerId),
+            ["id"] = subscriptionId ?? SubscriptionId(customerId),
             ["object"] = "subscription",
             ["customer"] = "cus_offline" + customerId[4..],
             ["status"] = status,
@@ -58,7 +68,7 @@ public static class StripeEventFactory
                     ["quantity"] = 1,
                 }),
             },
-            ["metadata"] = new JsonObject { [CustomerIdMetadataKey] = customerId },
+            ["metadata"] = Metadata(customerId, withMetadata),
         });
 
     /// <summary><c>invoice.paid</c> or <c>invoice.payment_failed</c> of the subscription; <paramref name="finalAttempt"/>: Stripe stops retrying.</summary>
@@ -83,6 +93,8 @@ public static class StripeEventFactory
         });
 
     public static string SubscriptionId(string customerId) => "sub_offline" + customerId[4..];
+
+    private static JsonObject Metadata(string customerId, bool named) => named ? new JsonObject { [CustomerIdMetadataKey] = customerId } : [];
 
     public static string Event(string type, DateTimeOffset now, JsonObject dataObject) => new JsonObject
     {

@@ -10,6 +10,9 @@ public sealed class StripeOptions
     /// <summary>The endpoint's <c>whsec_…</c> secret. Required in both modes: offline events are signed with it too.</summary>
     public string WebhookSecret { get; set; } = "";
 
+    /// <summary>Stripe's API address; only a local Stripe stand-in (tests) changes it.</summary>
+    public Uri? ApiBase { get; set; }
+
     public bool IsOffline => string.IsNullOrWhiteSpace(SecretKey);
 }
 

@@ -19,9 +19,16 @@ namespace SetupClaw.Billing;
 /// the event's time), stored newest-wins, and a lifecycle run converges the customer to it. Events are recorded by
 /// id after they are handled, so a delivery that fails halfway is handled again on Stripe's retry, and a repeated
 /// one is not; two events for one change are the same fact, so the second changes nothing.
+/// <para>
+/// Payments cannot be faked: only the completion of the Checkout Session signup created for the customer binds a
+/// subscription to it, and only events of the bound subscription change it. An event naming a customer is a claim,
+/// never proof: anything else is acknowledged (so Stripe does not retry it for days), recorded with its reason and
+/// changes nothing. Events of a subscription not bound yet are parked until a checkout binds it.
+/// </para>
 /// </summary>
 public sealed partial class StripeWebhookHandler(
-    ICustomerStore store, LifecycleScheduler lifecycle, PlanCatalog plans, IOptions<StripeOptions> options, TimeProvider clock, ILogger<StripeWebhookHandler> logger)
+    ICustomerStore store, LifecycleScheduler lifecycle, LifecycleStore lifecycleStore, StripeReader stripe, PlanCatalog plans, IOptions<StripeOptions> options,
+    TimeProvider clock, ILogger<StripeWebhookHandler> logger)
 {
     public const int MaxBodyBytes = 512 * 1024;
 
@@ -83,89 +90,193 @@ public sealed partial class StripeWebhookHandler(
         }
 
         var at = new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc));
-        Reading? reading = stripeEvent.Type switch
+        var handled = stripeEvent.Type switch
         {
-            EventTypes.CheckoutSessionCompleted => await FromCheckoutAsync(stripeEvent, at, cancellationToken),
+            EventTypes.CheckoutSessionCompleted => await OnCheckoutAsync(stripeEvent, at, durable, cancellationToken),
             EventTypes.CustomerSubscriptionCreated or EventTypes.CustomerSubscriptionUpdated or EventTypes.CustomerSubscriptionDeleted
-                or EventTypes.CustomerSubscriptionPaused or EventTypes.CustomerSubscriptionResumed => await FromSubscriptionAsync(stripeEvent, at, cancellationToken),
-            EventTypes.InvoicePaid or EventTypes.InvoicePaymentFailed => await FromInvoiceAsync(stripeEvent, at, cancellationToken),
-            _ => null,
+                or EventTypes.CustomerSubscriptionPaused or EventTypes.CustomerSubscriptionResumed => await OnSubscriptionAsync(stripeEvent, at, durable, cancellationToken),
+            EventTypes.InvoicePaid or EventTypes.InvoicePaymentFailed => await OnInvoiceAsync(stripeEvent, at, durable, cancellationToken),
+            _ => new Handled("ignored", null),
         };
-        if (reading?.Refusal is { } refusal)
+        if (handled.Refusal is { } refusal)
         {
             LogRejected(logger, refusal.Detail);
             return Problems.BadRequest(refusal.Title, refusal.Detail);
         }
 
-        var customer = reading?.Customer;
-        var outcome = reading is null ? "ignored"
-            : customer is null ? "unknown_customer"
-            : reading.Fact is not { } fact ? "nothing_to_change"
-            : await lifecycle.RecordAsync(durable, customer.Id, fact, cancellationToken);
+        if (RefusedOutcomes.Contains(handled.Outcome))
+        {
+            LogRefused(logger, stripeEvent.Type, stripeEvent.Id, handled.CustomerId ?? "(none)", handled.Outcome);
+        }
 
-        await store.RecordEventAsync(stripeEvent.Id, stripeEvent.Type, customer?.Id, outcome, cancellationToken);
-        LogHandled(logger, stripeEvent.Type, stripeEvent.Id, outcome);
-        return Results.Ok(new { received = true, outcome });
+        await store.RecordEventAsync(stripeEvent.Id, stripeEvent.Type, handled.CustomerId, handled.Outcome, cancellationToken);
+        LogHandled(logger, stripeEvent.Type, stripeEvent.Id, handled.Outcome);
+        return Results.Ok(new { received = true, outcome = handled.Outcome });
     }
 
-    private async Task<Reading> FromCheckoutAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>The event types this handler reads: the webhook endpoint must send each (the doctor checks).</summary>
+    public static IReadOnlyList<string> HandledEventTypes { get; } =
+    [
+        EventTypes.CheckoutSessionCompleted, EventTypes.CustomerSubscriptionCreated, EventTypes.CustomerSubscriptionUpdated,
+        EventTypes.CustomerSubscriptionDeleted, EventTypes.CustomerSubscriptionPaused, EventTypes.CustomerSubscriptionResumed,
+        EventTypes.InvoicePaid, EventTypes.InvoicePaymentFailed,
+    ];
+
+    /// <summary>Acknowledged, recorded and changing nothing: a payment that is not the customer's own SetupClaw checkout.</summary>
+    public static readonly IReadOnlySet<string> RefusedOutcomes = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "foreign_session", "not_a_subscription", "no_subscription", "subscription_already_bound", "subscription_of_another_customer", "foreign_subscription",
+    };
+
+    /// <summary>
+    /// Provisions only the session signup created for the customer, in subscription mode, with a subscription; that
+    /// subscription becomes the customer's (with Stripe's current word on it, when a key is configured, and every
+    /// event parked for it).
+    /// </summary>
+    private async Task<Handled> OnCheckoutAsync(Event stripeEvent, DateTimeOffset at, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         if (stripeEvent.Data?.Object is not Session session)
         {
-            return Reading.Refused("Malformed event", "checkout.session.completed must carry a checkout.session object.");
+            return Handled.Refused("Malformed event", "checkout.session.completed must carry a checkout.session object.");
         }
 
-        var customer = await FindAsync(session.ClientReferenceId, session.Metadata, null, cancellationToken);
+        var customer = await FindNamedAsync(session.ClientReferenceId, session.Metadata, cancellationToken);
+        if (customer is null)
+        {
+            return new Handled("unknown_customer", null);
+        }
+
+        if (customer.StripeCheckoutSessionId is null || !string.Equals(session.Id, customer.StripeCheckoutSessionId, StringComparison.Ordinal))
+        {
+            return new Handled("foreign_session", customer.Id);
+        }
+
+        if (session.Mode != "subscription")
+        {
+            return new Handled("not_a_subscription", customer.Id);
+        }
+
+        if (StripeId(session.SubscriptionId) is not { } subscriptionId)
+        {
+            return new Handled("no_subscription", customer.Id);
+        }
+
         // Paid, or nothing to pay (a 100% coupon); 'unpaid' (a delayed payment method) waits for invoice.paid.
         var paid = session.PaymentStatus is "paid" or "no_payment_required";
-        return new Reading(customer, new BillingFact(at, paid ? BillingStates.Active : null, null,
-            StripeId(session.CustomerId), StripeId(session.SubscriptionId), StripeId(session.Id)));
-    }
-
-    private async Task<Reading> FromSubscriptionAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        if (stripeEvent.Data?.Object is not Subscription subscription)
+        var facts = new List<BillingFact> { new(at, paid ? BillingStates.Active : null, null, StripeId(session.CustomerId), subscriptionId) };
+        if (await stripe.SubscriptionAsync(subscriptionId, cancellationToken) is { } current)
         {
-            return Reading.Refused("Malformed event", $"{stripeEvent.Type} must carry a subscription object.");
-        }
-
-        string? plan = null;
-        var price = subscription.Items?.Data?.Select(i => i.Price).FirstOrDefault(p => p is not null);
-        if (price is not null && stripeEvent.Type != EventTypes.CustomerSubscriptionDeleted)
-        {
-            if (!plans.TryGetByPriceId(price.Id, out var byId) && !PlanCatalog.TryGet(price.LookupKey, out byId))
+            // Stripe's word now is newer than any event about the subscription sent so far.
+            var read = FactOf(current, clock.GetUtcNow(), deleted: false, strictPrice: true);
+            if (read.Refusal is not null)
             {
-                return Reading.Refused("Unknown price", $"The subscription's price '{Shorten(price.Id)}' is not one of SetupClaw's plans. Set Plans:Starter|Pro|Team:StripePriceId to the plan's Stripe price id (or give the price the lookup key starter, pro or team); Stripe redelivers the event.");
+                return Handled.Refused(read.Refusal.Value.Title, read.Refusal.Value.Detail);
             }
 
-            plan = byId.Name;
+            facts.Add(read.Fact!);
         }
 
-        var customer = await FindAsync(null, subscription.Metadata, StripeId(subscription.Id), cancellationToken);
-        var state = stripeEvent.Type == EventTypes.CustomerSubscriptionDeleted ? BillingStates.Cancelled : StateOf(subscription.Status);
-        return new Reading(customer, new BillingFact(at, state, plan, StripeId(subscription.CustomerId), StripeId(subscription.Id)));
+        return new Handled(await lifecycle.BindAsync(durable, customer.Id, subscriptionId, facts, cancellationToken), customer.Id);
     }
 
-    private async Task<Reading> FromInvoiceAsync(Event stripeEvent, DateTimeOffset at, CancellationToken cancellationToken)
+    private async Task<Handled> OnSubscriptionAsync(Event stripeEvent, DateTimeOffset at, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        if (stripeEvent.Data?.Object is not Subscription subscription || StripeId(subscription.Id) is not { } subscriptionId)
+        {
+            return Handled.Refused("Malformed event", $"{stripeEvent.Type} must carry a subscription object with its id.");
+        }
+
+        var deleted = stripeEvent.Type == EventTypes.CustomerSubscriptionDeleted;
+        var bound = await store.FindBySubscriptionAsync(subscriptionId, cancellationToken);
+        var named = bound is null ? await FindNamedAsync(null, subscription.Metadata, cancellationToken) : null;
+        if (named?.StripeSubscriptionId is not null)
+        {
+            return new Handled("foreign_subscription", named.Id);
+        }
+
+        // Ours (bound, or created by our Checkout for a customer, as its metadata says): an unknown price is a
+        // configuration to fix. Anything else may be another product of the account.
+        var read = FactOf(subscription, at, deleted, strictPrice: bound is not null || named is not null);
+        if (read.Refusal is not null)
+        {
+            return Handled.Refused(read.Refusal.Value.Title, read.Refusal.Value.Detail);
+        }
+
+        return bound is null
+            ? await ParkAsync(stripeEvent, subscriptionId, named, read.Fact!, durable, cancellationToken)
+            : new Handled(await lifecycle.RecordAsync(durable, bound.Id, read.Fact!, cancellationToken), bound.Id);
+    }
+
+    private async Task<Handled> OnInvoiceAsync(Event stripeEvent, DateTimeOffset at, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         if (stripeEvent.Data?.Object is not Invoice invoice)
         {
-            return Reading.Refused("Malformed event", $"{stripeEvent.Type} must carry an invoice object.");
+            return Handled.Refused("Malformed event", $"{stripeEvent.Type} must carry an invoice object.");
         }
 
         var details = invoice.Parent?.SubscriptionDetails;
-        var subscriptionId = StripeId(details?.SubscriptionId);
-        if (subscriptionId is null)
+        if (StripeId(details?.SubscriptionId) is not { } subscriptionId)
         {
-            return new Reading(null, null); // not a subscription's invoice: nothing of ours
+            return new Handled("ignored", null); // not a subscription's invoice: nothing of ours
         }
 
-        var customer = await FindAsync(null, details?.Metadata ?? invoice.Metadata, subscriptionId, cancellationToken);
         // A failed payment suspends only once Stripe has given up retrying it (no next attempt is scheduled).
         var state = stripeEvent.Type == EventTypes.InvoicePaid ? BillingStates.Active
             : invoice.NextPaymentAttempt is null ? BillingStates.Suspended
             : null;
-        return new Reading(customer, state is null ? null : new BillingFact(at, state, null, StripeId(invoice.CustomerId), subscriptionId));
+        var bound = await store.FindBySubscriptionAsync(subscriptionId, cancellationToken);
+        if (state is null)
+        {
+            return new Handled("nothing_to_change", bound?.Id);
+        }
+
+        var fact = new BillingFact(at, state, null, StripeId(invoice.CustomerId), subscriptionId);
+        if (bound is not null)
+        {
+            return new Handled(await lifecycle.RecordAsync(durable, bound.Id, fact, cancellationToken), bound.Id);
+        }
+
+        var named = await FindNamedAsync(null, details?.Metadata ?? invoice.Metadata, cancellationToken);
+        return named?.StripeSubscriptionId is not null
+            ? new Handled("foreign_subscription", named.Id)
+            : await ParkAsync(stripeEvent, subscriptionId, named, fact, durable, cancellationToken);
+    }
+
+    /// <summary>
+    /// Keeps an event about a subscription no customer is bound to yet (its checkout has not arrived) until a checkout
+    /// binds it; newest wins then. <paramref name="named"/>: the customer its metadata names, for the record.
+    /// A customer that already has another subscription never gets here: that event is <c>foreign_subscription</c>.
+    /// </summary>
+    private async Task<Handled> ParkAsync(
+        Event stripeEvent, string subscriptionId, Customer? named, BillingFact fact, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        var owner = await lifecycleStore.ParkAsync(stripeEvent.Id, stripeEvent.Type, subscriptionId, fact, cancellationToken);
+        return owner is null
+            ? new Handled("parked", named?.Id)
+            : new Handled(await lifecycle.RecordAsync(durable, owner, fact, cancellationToken), owner);
+    }
+
+    /// <summary>A subscription as a fact: its state and, unless it ended, the plan of its price.</summary>
+    /// <param name="strictPrice">An unknown price of our subscription is refused (an operator's configuration to fix; Stripe
+    /// redelivers); one of a subscription that may be another product's is only left out.</param>
+    private (BillingFact? Fact, (string Title, string Detail)? Refusal) FactOf(Subscription subscription, DateTimeOffset at, bool deleted, bool strictPrice)
+    {
+        string? plan = null;
+        var price = subscription.Items?.Data?.Select(i => i.Price).FirstOrDefault(p => p is not null);
+        if (price is not null && !deleted)
+        {
+            if (plans.TryGetByPriceId(price.Id, out var byId) || PlanCatalog.TryGet(price.LookupKey, out byId))
+            {
+                plan = byId.Name;
+            }
+            else if (strictPrice)
+            {
+                return (null, ("Unknown price", $"The subscription's price '{Shorten(price.Id)}' is not one of SetupClaw's plans. Set Plans:Starter|Pro|Team:StripePriceId to the plan's Stripe price id (or give the price the lookup key starter, pro or team); Stripe redelivers the event."));
+            }
+        }
+
+        var state = deleted ? BillingStates.Cancelled : StateOf(subscription.Status);
+        return (new BillingFact(at, state, plan, StripeId(subscription.CustomerId), StripeId(subscription.Id)), null);
     }
 
     /// <summary>Stripe's subscription statuses as what SetupClaw does: past_due keeps running while Stripe retries.</summary>
@@ -182,22 +293,21 @@ public sealed partial class StripeWebhookHandler(
     /// <summary>A Stripe object id as Stripe writes them, or null: nothing else is stored or looked up.</summary>
     private static string? StripeId(string? id) => id is not null && EventShape.IsMatch(id) ? id : null;
 
-    private async Task<Customer?> FindAsync(string? referenceId, IDictionary<string, string>? metadata, string? subscriptionId, CancellationToken cancellationToken)
+    /// <summary>The customer an event names (client_reference_id or metadata): a claim to check, never proof of anything.</summary>
+    private async Task<Customer?> FindNamedAsync(string? referenceId, IDictionary<string, string>? metadata, CancellationToken cancellationToken)
     {
         var id = referenceId ?? (metadata?.TryGetValue(StripeEventFactory.CustomerIdMetadataKey, out var fromMetadata) == true ? fromMetadata : null);
-        if (Providers.CustomerIds.IsValid(id) && await store.GetAsync(id!, cancellationToken) is { } customer)
-        {
-            return customer;
-        }
-
-        return subscriptionId is null ? null : await store.FindBySubscriptionAsync(subscriptionId, cancellationToken);
+        return Providers.CustomerIds.IsValid(id) ? await store.GetAsync(id!, cancellationToken) : null;
     }
 
-    /// <summary>What an event of a handled type says: its customer and fact, or why it is refused.</summary>
-    private sealed record Reading(Customer? Customer, BillingFact? Fact, (string Title, string Detail)? Refusal = null)
+    /// <summary>What handling an event came to: the outcome recorded with it and its customer, or why it is refused (400).</summary>
+    private sealed record Handled(string Outcome, string? CustomerId, (string Title, string Detail)? Refusal = null)
     {
-        public static Reading Refused(string title, string detail) => new(null, null, (title, detail));
+        public static Handled Refused(string title, string detail) => new("", null, (title, detail));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe {Type} {EventId} for customer {CustomerId} changes nothing: {Outcome}")]
+    private static partial void LogRefused(ILogger logger, string type, string eventId, string customerId, string outcome);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook rejected: {Reason}")]
     private static partial void LogRejected(ILogger logger, string reason);

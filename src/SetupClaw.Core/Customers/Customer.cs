@@ -12,7 +12,8 @@ public static class CustomerStatus
     public const string Suspended = "suspended";
 }
 
-public sealed record NewCustomer(string Id, string Email, string? Name, string? AssistantName, string Plan, string StatusTokenHash);
+/// <param name="CheckoutSessionId">The Checkout Session signup created for this customer: the only one whose completion provisions it.</param>
+public sealed record NewCustomer(string Id, string Email, string? Name, string? AssistantName, string Plan, string StatusTokenHash, string? CheckoutSessionId = null);
 
 public sealed record Customer
 {
@@ -23,7 +24,11 @@ public sealed record Customer
     public required string Plan { get; init; }
     public required string StatusTokenHash { get; init; }
     public string? StripeCustomerId { get; init; }
+    /// <summary>The bound subscription: set once, by the checkout of <see cref="StripeCheckoutSessionId"/> or by the operator.</summary>
     public string? StripeSubscriptionId { get; init; }
+
+    /// <summary>The Checkout Session SetupClaw created at signup (never written from an event).</summary>
+    public string? StripeCheckoutSessionId { get; init; }
     public string? WorkspaceId { get; init; }
     public string? InstanceId { get; init; }
     public string? AccessUrl { get; init; }

@@ -22,11 +22,32 @@ public sealed partial class LifecycleScheduler(ICustomerStore customers, Lifecyc
     {
         ArgumentNullException.ThrowIfNull(durable);
         var outcome = await store.ApplyFactAsync(customerId, fact, cancellationToken);
-        if (outcome is null)
-        {
-            return "unknown_customer";
-        }
+        return outcome is null ? "unknown_customer" : await ConvergeAsync(durable, customerId, outcome, cancellationToken);
+    }
 
+    /// <summary>
+    /// Binds the subscription to the customer and applies the facts with every event parked for it (see
+    /// <see cref="LifecycleStore.BindAsync"/>), then converges. Returns the outcome to record; a refused binding
+    /// changes nothing and says why.
+    /// </summary>
+    public async Task<string> BindAsync(
+        DurableTaskClient durable, string customerId, string subscriptionId, IReadOnlyList<BillingFact> facts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        var bound = await store.BindAsync(customerId, subscriptionId, facts, cancellationToken);
+        var parked = bound.ParkedApplied > 0 ? $" ({bound.ParkedApplied} parked applied)" : "";
+        return bound.Result switch
+        {
+            BindResult.UnknownCustomer => "unknown_customer",
+            BindResult.CustomerBoundToAnother => "subscription_already_bound",
+            BindResult.SubscriptionBoundToAnother => "subscription_of_another_customer",
+            _ when bound.Facts is null => "bound",
+            _ => "bound: " + await ConvergeAsync(durable, customerId, bound.Facts, cancellationToken) + parked,
+        };
+    }
+
+    private async Task<string> ConvergeAsync(DurableTaskClient durable, string customerId, FactOutcome outcome, CancellationToken cancellationToken)
+    {
         if (outcome.Changed && outcome.State == BillingStates.Cancelled)
         {
             await CancelProvisioningAsync(durable, customerId, cancellationToken);

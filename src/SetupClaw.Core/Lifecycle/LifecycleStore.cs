@@ -14,6 +14,129 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
         ArgumentNullException.ThrowIfNull(fact);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var outcome = await ApplyAsync(connection, transaction, customerId, fact, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return outcome;
+    }
+
+    /// <summary>
+    /// Binds <paramref name="subscriptionId"/> to the customer (a checkout of the customer's own session, or the
+    /// operator), applies <paramref name="facts"/>, then every event parked for that subscription (newest wins), in
+    /// one transaction under the subscription's lock, so an event that is being parked meanwhile is either parked
+    /// before (and applied here) or finds the subscription bound.
+    /// </summary>
+    public async Task<BindOutcome> BindAsync(string customerId, string subscriptionId, IReadOnlyList<BillingFact> facts, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockSubscriptionAsync(connection, transaction, subscriptionId, cancellationToken);
+        await using (var current = new NpgsqlCommand("select stripe_subscription_id from customers where id = @id for update", connection, transaction))
+        {
+            Sql.Add(current, ("id", customerId));
+            await using var reader = await current.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return new BindOutcome(BindResult.UnknownCustomer, null);
+            }
+
+            if (!reader.IsDBNull(0) && reader.GetString(0) != subscriptionId)
+            {
+                return new BindOutcome(BindResult.CustomerBoundToAnother, null);
+            }
+        }
+
+        await using (var taken = new NpgsqlCommand("select 1 from customers where stripe_subscription_id = @sub and id <> @id", connection, transaction))
+        {
+            Sql.Add(taken, ("id", customerId), ("sub", subscriptionId));
+            if (await taken.ExecuteScalarAsync(cancellationToken) is not null)
+            {
+                return new BindOutcome(BindResult.SubscriptionBoundToAnother, null);
+            }
+        }
+
+        await using (var write = new NpgsqlCommand("update customers set stripe_subscription_id = @sub, updated_at = now() where id = @id", connection, transaction))
+        {
+            Sql.Add(write, ("id", customerId), ("sub", subscriptionId));
+            await write.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var all = facts.ToList();
+        await using (var parked = new NpgsqlCommand(
+            "delete from parked_stripe_events where subscription_id = @sub returning billing_state, plan, fact_at, stripe_customer_id", connection, transaction))
+        {
+            Sql.Add(parked, ("sub", subscriptionId));
+            await using var reader = await parked.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                all.Add(new BillingFact(reader.GetFieldValue<DateTimeOffset>(2), reader.IsDBNull(0) ? null : reader.GetString(0),
+                    reader.IsDBNull(1) ? null : reader.GetString(1), reader.IsDBNull(3) ? null : reader.GetString(3), subscriptionId));
+            }
+        }
+
+        FactOutcome? first = null, last = null;
+        var changed = false;
+        foreach (var fact in all.OrderBy(f => f.At))
+        {
+            last = await ApplyAsync(connection, transaction, customerId, fact, cancellationToken);
+            first ??= last;
+            changed |= last?.Changed == true;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new BindOutcome(BindResult.Bound,
+            last is null ? null : last with { Changed = changed, PreviousState = first!.PreviousState },
+            all.Count - facts.Count);
+    }
+
+    /// <summary>
+    /// Keeps an event about a subscription no customer is bound to yet, to apply when a checkout binds it. Returns the
+    /// customer it belongs to instead when the subscription was bound meanwhile (the caller applies it at once).
+    /// </summary>
+    public async Task<string?> ParkAsync(string eventId, string eventType, string subscriptionId, BillingFact fact, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(fact);
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await LockSubscriptionAsync(connection, transaction, subscriptionId, cancellationToken);
+        await using (var bound = new NpgsqlCommand("select id from customers where stripe_subscription_id = @sub", connection, transaction))
+        {
+            Sql.Add(bound, ("sub", subscriptionId));
+            if (await bound.ExecuteScalarAsync(cancellationToken) is string customerId)
+            {
+                return customerId;
+            }
+        }
+
+        await using (var park = new NpgsqlCommand(
+            """
+            insert into parked_stripe_events (event_id, event_type, subscription_id, stripe_customer_id, billing_state, plan, fact_at)
+            values (@event, @type, @sub, @customer, @state, @plan, @at) on conflict (event_id) do nothing
+            """, connection, transaction))
+        {
+            Sql.Add(park, ("event", eventId), ("type", eventType), ("sub", subscriptionId), ("customer", fact.StripeCustomerId),
+                ("state", fact.State), ("plan", fact.Plan), ("at", fact.At));
+            await park.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return null;
+    }
+
+    /// <summary>Drops parked events older than <paramref name="before"/> (the sweep: 30 days). Returns how many.</summary>
+    public Task<int> DropParkedAsync(DateTimeOffset before, CancellationToken cancellationToken) =>
+        Sql.ExecuteAsync(db, "delete from parked_stripe_events where parked_at < @before", cancellationToken, ("before", before));
+
+    private static async Task LockSubscriptionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string subscriptionId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext('subscription:' || @sub))", connection, transaction);
+        Sql.Add(command, ("sub", subscriptionId));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<FactOutcome?> ApplyAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string customerId, BillingFact fact, CancellationToken cancellationToken)
+    {
         string state, plan;
         string? desiredPlan;
         DateTimeOffset? stateAt, planAt;
@@ -41,23 +164,21 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
         var (newPlan, newPlanAt) = fact.Plan is not null && (planAt is null || fact.At >= planAt) ? (fact.Plan, fact.At) : (desiredPlan, planAt);
         var changed = newState != state || (newPlan ?? plan) != (desiredPlan ?? plan);
         var newVersion = changed ? version + 1 : version;
+        // The subscription and the checkout session are never written here: signup stores the session, a binding the subscription.
         await using (var write = new NpgsqlCommand(
             """
             update customers set billing_state = @state, billing_state_at = @state_at::timestamptz, desired_plan = @plan, plan_fact_at = @plan_at::timestamptz,
                 desired_version = @version,
                 stripe_customer_id = coalesce(stripe_customer_id, @stripe_customer),
-                stripe_subscription_id = coalesce(stripe_subscription_id, @subscription),
-                stripe_checkout_session_id = coalesce(stripe_checkout_session_id, @session),
                 updated_at = now()
             where id = @id
             """, connection, transaction))
         {
             Sql.Add(write, ("id", customerId), ("state", newState), ("state_at", newStateAt), ("plan", newPlan), ("plan_at", newPlanAt),
-                ("version", newVersion), ("stripe_customer", fact.StripeCustomerId), ("subscription", fact.SubscriptionId), ("session", fact.CheckoutSessionId));
+                ("version", newVersion), ("stripe_customer", fact.StripeCustomerId));
             await write.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return new FactOutcome(changed, newState, state, newPlan, newVersion);
     }
 
@@ -145,5 +266,20 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
 }
 
 public sealed record LifecycleClaim(string CustomerId, string InstanceId, int Run);
+
+public enum BindResult
+{
+    Bound,
+    UnknownCustomer,
+
+    /// <summary>The customer already has another subscription bound.</summary>
+    CustomerBoundToAnother,
+
+    /// <summary>Another customer has this subscription.</summary>
+    SubscriptionBoundToAnother,
+}
+
+/// <summary>What a binding did: its result, the stored state after its facts (null when refused), and how many parked events it applied.</summary>
+public sealed record BindOutcome(BindResult Result, FactOutcome? Facts, int ParkedApplied = 0);
 
 public sealed record Unsettled(string CustomerId, string? Instance, DateTimeOffset? ClaimedAt, int Runs);

@@ -32,6 +32,7 @@ public sealed class Doctor(IConfiguration configuration)
             Stripe(),
             Model(),
         };
+        findings.AddRange(await StripeAccountAsync(cancellationToken));
         var database = configuration["Providers:Database"] ?? "Local";
         var compute = configuration["Providers:Compute"] ?? "Local";
         findings.Add(string.Equals(database, "Neon", StringComparison.OrdinalIgnoreCase)
@@ -150,6 +151,89 @@ public sealed class Doctor(IConfiguration configuration)
             ? new DoctorFinding("stripe", true, $"{(stripe.SecretKey.Contains("_live_", StringComparison.Ordinal) ? "live" : "test")} secret key and webhook secret set")
             : new DoctorFinding("stripe", false, "Stripe:SecretKey is not an sk_… or rk_… key",
                 "Use a secret (sk_…) or restricted (rk_…) key from the Stripe dashboard; a publishable pk_… key cannot create Checkout sessions.");
+    }
+
+    /// <summary>
+    /// With a Stripe key: the settings a paying host needs, each plan's price (exists, recurring, active), and a webhook
+    /// endpoint on this control plane's public address enabled for every event type the handler reads.
+    /// </summary>
+    private async Task<IReadOnlyList<DoctorFinding>> StripeAccountAsync(CancellationToken cancellationToken)
+    {
+        var stripe = configuration.GetSection(StripeOptions.Section).Get<StripeOptions>() ?? new StripeOptions();
+        if (stripe.IsOffline || !(stripe.SecretKey!.StartsWith("sk_", StringComparison.Ordinal) || stripe.SecretKey.StartsWith("rk_", StringComparison.Ordinal)))
+        {
+            return [];
+        }
+
+        var findings = new List<DoctorFinding>();
+        var problems = ProductionSettings.Problems(configuration);
+        findings.Add(problems.Count == 0
+            ? new DoctorFinding("production settings", true, "every plan has a price id, the admin key is long enough, no secret has its sample value")
+            : new DoctorFinding("production settings", false, string.Join(" ", problems), "Set each named setting (docs/deployment.md lists them); the host refuses to start until then."));
+
+        var client = new global::Stripe.StripeClient(stripe.SecretKey, apiBase: stripe.ApiBase?.ToString().TrimEnd('/'));
+        var plans = configuration.GetSection(Plans.PlansOptions.Section).Get<Plans.PlansOptions>() ?? new Plans.PlansOptions();
+        var priceProblems = new List<string>();
+        var prices = new List<string>();
+        try
+        {
+            foreach (var plan in Plans.Plan.All)
+            {
+                var id = new Plans.PlanCatalog(Options.Create(plans)).PriceOf(plan).StripePriceId;
+                if (string.IsNullOrWhiteSpace(id))
+                {
+                    continue; // named by the production settings finding
+                }
+
+                try
+                {
+                    var price = await new global::Stripe.PriceService(client).GetAsync(id, cancellationToken: cancellationToken);
+                    if (price.Type != "recurring" || price.Recurring is null)
+                    {
+                        priceProblems.Add($"{plan.DisplayName}'s price {id} is one-time, not recurring");
+                    }
+                    else if (!price.Active)
+                    {
+                        priceProblems.Add($"{plan.DisplayName}'s price {id} is archived (not active)");
+                    }
+                    else
+                    {
+                        prices.Add($"{plan.DisplayName} {id} ({price.Recurring.Interval}ly)");
+                    }
+                }
+                catch (global::Stripe.StripeException e) when (e.HttpStatusCode == HttpStatusCode.NotFound)
+                {
+                    priceProblems.Add($"{plan.DisplayName}'s price {id} does not exist in this Stripe account");
+                }
+            }
+
+            findings.Add(priceProblems.Count == 0
+                ? new DoctorFinding("stripe prices", true, string.Join(", ", prices))
+                : new DoctorFinding("stripe prices", false, string.Join("; ", priceProblems),
+                    "In the Stripe dashboard (Product catalog) create an active monthly price for each plan and set Plans__<Plan>__StripePriceId to its price_… id."));
+
+            var url = new Uri(configuration.GetSection(AppOptions.Section).Get<AppOptions>()?.PublicBaseUrl ?? new AppOptions().PublicBaseUrl, "/" + Http.SiteRoutes.StripeWebhookPath).ToString();
+            var endpoints = await new global::Stripe.WebhookEndpointService(client).ListAsync(new global::Stripe.WebhookEndpointListOptions { Limit = 100 }, cancellationToken: cancellationToken);
+            var endpoint = endpoints.Data.FirstOrDefault(e => string.Equals(e.Url, url, StringComparison.OrdinalIgnoreCase));
+            var missing = endpoint is null ? [] : StripeWebhookHandler.HandledEventTypes
+                .Where(t => !endpoint.EnabledEvents.Contains(t) && !endpoint.EnabledEvents.Contains("*")).ToList();
+            findings.Add(endpoint switch
+            {
+                null => new DoctorFinding("stripe webhook", false, $"no webhook endpoint of this Stripe account sends to {url}",
+                    $"Add an endpoint for {url} (Developers → Webhooks) with the events {string.Join(", ", StripeWebhookHandler.HandledEventTypes)}, and put its signing secret in Stripe__WebhookSecret."),
+                { Status: not "enabled" } => new DoctorFinding("stripe webhook", false, $"the endpoint for {url} is {endpoint.Status}", "Enable it in the Stripe dashboard (Developers → Webhooks)."),
+                _ when missing.Count > 0 => new DoctorFinding("stripe webhook", false, $"the endpoint for {url} does not send {string.Join(", ", missing)}",
+                    "Add those events to the endpoint in the Stripe dashboard (Developers → Webhooks)."),
+                _ => new DoctorFinding("stripe webhook", true, $"{url} enabled for every event SetupClaw reads"),
+            });
+        }
+        catch (Exception e) when (e is global::Stripe.StripeException or HttpRequestException)
+        {
+            findings.Add(new DoctorFinding("stripe account", false, $"Stripe answered: {e.Message}",
+                "Check Stripe__SecretKey (a secret sk_… or restricted rk_… key with read access to prices and webhook endpoints)."));
+        }
+
+        return findings;
     }
 
     private DoctorFinding Model()

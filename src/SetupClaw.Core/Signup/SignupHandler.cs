@@ -14,7 +14,7 @@ namespace SetupClaw.Signup;
 
 public sealed record SignupRequest(string? Email, string? Plan, string? Name, string? AssistantName);
 
-public sealed record SignupResponse(string CustomerId, string CheckoutUrl, string StatusUrl, string StatusToken);
+public sealed record SignupResponse(string CustomerId, string CheckoutUrl, string CheckoutSessionId, string StatusUrl, string StatusToken);
 
 /// <summary><c>POST /api/signup</c>: a pending customer and the checkout that will pay for it. Nothing is written for bad input.</summary>
 public sealed partial class SignupHandler(
@@ -56,15 +56,16 @@ public sealed partial class SignupHandler(
         var customerId = CustomerIds.New();
         var statusToken = Secrets.NewStatusToken();
 
-        // Checkout first: if it fails, nothing has been written.
-        var checkoutUrl = await checkout.CreateCheckoutAsync(customerId, email, plan, cancellationToken);
+        // Checkout first: if it fails, nothing has been written. The session's id is stored with the customer, so only
+        // the completion of this session (not any other paid session naming the customer) can provision it.
+        var started = await checkout.CreateCheckoutAsync(customerId, email, plan, cancellationToken);
         await store.CreateAsync(
-            new NewCustomer(customerId, email, Clean(input.Name), Clean(input.AssistantName), plan.Name, Secrets.Hash(statusToken)),
+            new NewCustomer(customerId, email, Clean(input.Name), Clean(input.AssistantName), plan.Name, Secrets.Hash(statusToken), started.SessionId),
             cancellationToken);
         LogSignup(logger, customerId, plan.Name);
 
         var statusUrl = new Uri(app.Value.PublicBaseUrl, $"/api/provisioning/{customerId}").ToString();
-        return Results.Created(statusUrl, new SignupResponse(customerId, checkoutUrl, statusUrl, statusToken));
+        return Results.Created(statusUrl, new SignupResponse(customerId, started.Url, started.SessionId, statusUrl, statusToken));
     }
 
     private static IResult? Validate(SignupRequest? input)

@@ -52,8 +52,8 @@ public sealed class DurabilityTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task HostKilledDuringAStep_SagaFinishesOnTheNextHost_OneDatabaseOneServiceNoFinishedStepRepeated(string step)
     {
         var client = new ControlPlaneClient(host.CreateClient());
-        var (customerId, token, _) = await client.SignupAsync($"{step}@example.com", "starter");
-        await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, $"{step}@example.com", DateTimeOffset.UtcNow));
+        var (customerId, token, signup) = await client.SignupAsync($"{step}@example.com", "starter");
+        await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, $"{step}@example.com", DateTimeOffset.UtcNow, signup.GetProperty("checkoutSessionId").GetString()));
         await Wait.UntilAsync(
             async () => await database.CountAsync($"select count(*) from provisioning_steps where customer_id = '{customerId}' and step = '{step}'") > 0,
             TimeSpan.FromSeconds(60), $"the saga to reach {step}", TimeSpan.FromMilliseconds(5));

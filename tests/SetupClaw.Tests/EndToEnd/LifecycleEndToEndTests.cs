@@ -19,9 +19,9 @@ public sealed class LifecycleEndToEndTests(LocalStackFixture stack)
     public async Task PlanChangesSuspensionAndCancellation_FollowStripe_AndKeepTheData()
     {
         var client = stack.Client;
-        var (customerId, token, _) = await client.SignupAsync("linus@example.com", "pro");
+        var (customerId, token, signup) = await client.SignupAsync("linus@example.com", "pro");
         var t0 = DateTimeOffset.UtcNow.AddMinutes(-30);
-        await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, "linus@example.com", t0));
+        await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, "linus@example.com", t0, signup.GetProperty("checkoutSessionId").GetString()));
         var active = await client.WaitForStatusAsync(customerId, token, "active", TimeSpan.FromSeconds(90));
         var apiKey = active.GetProperty("apiKey").GetString()!;
         using var runtime = new HttpClient { BaseAddress = new Uri(active.GetProperty("accessUrl").GetString()!) };

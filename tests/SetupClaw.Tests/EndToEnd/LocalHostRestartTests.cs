@@ -23,8 +23,8 @@ public sealed class LocalHostRestartTests : IAsyncLifetime
         await using (var first = await LocalHostProcess.StartAsync(database.ConnectionString, state))
         {
             var client = new ControlPlaneClient(first.CreateClient());
-            var (customerId, token, _) = await client.SignupAsync("restart@example.com");
-            await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, "restart@example.com", DateTimeOffset.UtcNow));
+            var (customerId, token, signup) = await client.SignupAsync("restart@example.com");
+            await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, "restart@example.com", DateTimeOffset.UtcNow, signup.GetProperty("checkoutSessionId").GetString()));
             var active = await client.WaitForStatusAsync(customerId, token, "active", TimeSpan.FromSeconds(90));
             accessUrl = new Uri(active.GetProperty("accessUrl").GetString()!);
             workspaceId = active.GetProperty("workspaceId").GetString()!;

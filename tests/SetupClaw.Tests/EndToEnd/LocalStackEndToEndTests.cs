@@ -22,7 +22,7 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         Assert.StartsWith(stack.Host.BaseUrl + "checkout/", signup.GetProperty("checkoutUrl").GetString());
         Assert.Equal("pending", (await client.StatusAsync(customerId, token)).Body.GetProperty("status").GetString());
 
-        var paid = StripeEventFactory.CheckoutCompleted(customerId, "grace@example.com", DateTimeOffset.UtcNow);
+        var paid = StripeEventFactory.CheckoutCompleted(customerId, "grace@example.com", DateTimeOffset.UtcNow, signup.GetProperty("checkoutSessionId").GetString());
         var deliveries = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => client.SendEventAsync(paid)));
         Assert.All(deliveries, d => Assert.Equal(HttpStatusCode.OK, d.StatusCode));
 

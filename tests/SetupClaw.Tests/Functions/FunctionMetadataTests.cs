@@ -109,7 +109,12 @@ public sealed class FunctionMetadataTests
         Environment.SetEnvironmentVariable("ConnectionStrings__ControlDatabase", "Host=127.0.0.1;Database=unused");
         Environment.SetEnvironmentVariable("Stripe__WebhookSecret", "whsec_metadata_test");
         Environment.SetEnvironmentVariable("Security__EncryptionKey", Convert.ToBase64String(new byte[32]));
-        Environment.SetEnvironmentVariable("Security__AdminKey", "admin_metadata_test_key");
+        Environment.SetEnvironmentVariable("Security__AdminKey", "admin_metadata_test_key_0123456789abcdef");
+        foreach (var plan in new[] { "Starter", "Pro", "Team" })
+        {
+            Environment.SetEnvironmentVariable($"Plans__{plan}__StripePriceId", $"price_metadata_{plan}");
+        }
+
         var builder = FunctionsHost.Create([]);
 
         // At run time the SDK's generated startup code (found on the entry assembly) does this; here the test

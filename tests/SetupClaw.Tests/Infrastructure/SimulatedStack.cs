@@ -27,7 +27,7 @@ namespace SetupClaw.Tests.Infrastructure;
 public sealed class SimulatedStack : IAsyncDisposable
 {
     public const string WebhookSecret = "whsec_chaos_0123456789abcdef";
-    public const string AdminKey = "admin_chaos_key_0123456789";
+    public const string AdminKey = "admin_chaos_key_0123456789abcdefghij";
 
     public static readonly Dictionary<string, string> PriceOf = new()
     {
@@ -56,17 +56,22 @@ public sealed class SimulatedStack : IAsyncDisposable
 
     public HttpClient Http { get; private set; } = null!;
 
-    public static async Task<SimulatedStack> StartAsync()
+    /// <summary>The Stripe stand-in the stack's Stripe key points at, or null (offline billing).</summary>
+    public StripeSimulator? Stripe { get; private set; }
+
+    /// <param name="stripe">A Stripe stand-in to use as Stripe (checkout and reads); null: offline billing.</param>
+    public static async Task<SimulatedStack> StartAsync(StripeSimulator? stripe = null)
     {
         var database = new TestDatabase();
         await database.InitializeAsync();
-        var stack = new SimulatedStack(database, await NeonSimulator.StartAsync(), await RailwaySimulator.StartAsync());
+        var stack = new SimulatedStack(database, await NeonSimulator.StartAsync(), await RailwaySimulator.StartAsync()) { Stripe = stripe };
         var settings = Providers.ProviderServices.Settings(stack.Neon, stack.Railway);
         var port = LoopbackPorts.Free();
         settings["ConnectionStrings:ControlDatabase"] = database.ConnectionString;
         settings["LocalHost:Url"] = $"http://127.0.0.1:{port}";
         settings["App:PublicBaseUrl"] = $"http://127.0.0.1:{port}";
-        settings["Stripe:SecretKey"] = "";
+        settings["Stripe:SecretKey"] = stripe is null ? "" : StripeSimulator.SecretKey;
+        settings["Stripe:ApiBase"] = stripe?.ApiBase.ToString();
         settings["Stripe:WebhookSecret"] = WebhookSecret;
         settings["Security:EncryptionKey"] = Convert.ToBase64String(new byte[32]);
         settings["Security:AdminKey"] = AdminKey;
@@ -82,6 +87,7 @@ public sealed class SimulatedStack : IAsyncDisposable
         foreach (var (plan, price) in PriceOf)
         {
             settings[$"Plans:{char.ToUpperInvariant(plan[0])}{plan[1..]}:StripePriceId"] = price;
+            stripe?.Prices.TryAdd(price, (true, "month"));
         }
 
         stack.App = LocalHostApp.Build(LocalHostApp.CreateBuilder([], settings), services =>
@@ -104,12 +110,18 @@ public sealed class SimulatedStack : IAsyncDisposable
         return await Http.SendAsync(request, cancellationToken);
     }
 
-    public async Task<string> SignupAsync(string email, string plan)
+    public async Task<string> SignupAsync(string email, string plan) => (await SignupForCheckoutAsync(email, plan)).CustomerId;
+
+    /// <summary>Signs up and returns the customer with the Checkout Session signup created for it.</summary>
+    public async Task<(string CustomerId, string CheckoutSessionId, string CheckoutUrl)> SignupForCheckoutAsync(string email, string plan)
     {
         using var signup = await Http.PostAsJsonAsync("/api/signup", new { email, plan, name = "Sim" });
         Assert.Equal(HttpStatusCode.Created, signup.StatusCode);
-        return (await signup.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("customerId").GetString()!;
+        var body = await signup.Content.ReadFromJsonAsync<JsonElement>();
+        return (body.GetProperty("customerId").GetString()!, body.GetProperty("checkoutSessionId").GetString()!, body.GetProperty("checkoutUrl").GetString()!);
     }
+
+    public Task<Customer?> CustomerAsync(string customerId) => App.Services.GetRequiredService<ICustomerStore>().GetAsync(customerId, default);
 
     public Task SettledAsync(TimeSpan? timeout = null) => Wait.UntilAsync(
         async () => await Database.CountAsync(
@@ -131,6 +143,10 @@ public sealed class SimulatedStack : IAsyncDisposable
         await Neon.DisposeAsync();
         await Railway.DisposeAsync();
         await Database.DisposeAsync();
+        if (Stripe is not null)
+        {
+            await Stripe.DisposeAsync();
+        }
     }
 
     /// <summary>Errors the host logs, without the resilience pipeline's own reports of the retries it made.</summary>

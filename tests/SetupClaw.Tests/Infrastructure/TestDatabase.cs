@@ -56,6 +56,13 @@ public sealed class TestDatabase : IAsyncLifetime
         return await command.ExecuteScalarAsync() as string;
     }
 
+    /// <summary>Runs one statement on this test's control database; returns the rows it touched.</summary>
+    public async Task<int> ExecuteAsync(string sql)
+    {
+        await using var command = DataSource.CreateCommand(sql);
+        return await command.ExecuteNonQueryAsync();
+    }
+
     public async Task<long> CountAsync(string sql)
     {
         await using var command = DataSource.CreateCommand(sql);

@@ -104,4 +104,51 @@ public sealed class DoctorTests : IAsyncLifetime
         Assert.Contains("branch limit", finding.Detail, StringComparison.Ordinal);
         Assert.Contains("delete unused branches", finding.Fix, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Doctor_WithAStripeKey_ChecksThePricesAndTheWebhookEndpoint()
+    {
+        await using var stripe = await StripeSimulator.StartAsync();
+        stripe.Prices["price_doc_starter"] = (true, "month");
+        stripe.Prices["price_doc_pro"] = (true, null); // one-time
+        stripe.Prices["price_doc_old"] = (false, "month"); // archived
+        var handled = SetupClaw.Billing.StripeWebhookHandler.HandledEventTypes;
+        stripe.WebhookEndpoints.Add(("https://claw.example.com/api/stripe/webhook", "enabled", [.. handled.Where(t => t != "invoice.payment_failed")]));
+        var settings = new Dictionary<string, string?>
+        {
+            ["Stripe:SecretKey"] = StripeSimulator.SecretKey,
+            ["Stripe:ApiBase"] = stripe.ApiBase.ToString(),
+            ["Stripe:WebhookSecret"] = "whsec_doctor_0123456789",
+            ["Security:AdminKey"] = "admin_doctor_0123456789abcdef0123456789",
+            ["App:PublicBaseUrl"] = "https://claw.example.com",
+            ["Plans:Starter:StripePriceId"] = "price_doc_starter",
+            ["Plans:Pro:StripePriceId"] = "price_doc_pro",
+            ["Plans:Team:StripePriceId"] = "price_doc_missing",
+        };
+
+        var findings = await RunAsync(settings);
+
+        var prices = Assert.Single(findings, f => f.Check == "stripe prices");
+        Assert.False(prices.Ok);
+        Assert.Contains("Pro's price price_doc_pro is one-time", prices.Detail, StringComparison.Ordinal);
+        Assert.Contains("Team's price price_doc_missing does not exist", prices.Detail, StringComparison.Ordinal);
+        var webhook = Assert.Single(findings, f => f.Check == "stripe webhook");
+        Assert.False(webhook.Ok);
+        Assert.Contains("does not send invoice.payment_failed", webhook.Detail, StringComparison.Ordinal);
+        Assert.True(Assert.Single(findings, f => f.Check == "production settings").Ok);
+
+        // Fixed in the dashboard: an active monthly price for each plan, and the missing event added.
+        stripe.Prices["price_doc_pro"] = (true, "month");
+        stripe.Prices["price_doc_missing"] = (true, "month");
+        stripe.WebhookEndpoints.Clear();
+        stripe.WebhookEndpoints.Add(("https://claw.example.com/api/stripe/webhook", "enabled", [.. handled]));
+        settings["Plans:Team:StripePriceId"] = "price_doc_old";
+        findings = await RunAsync(settings);
+        prices = Assert.Single(findings, f => f.Check == "stripe prices");
+        Assert.Equal("Team's price price_doc_old is archived (not active)", prices.Detail);
+        settings["Plans:Team:StripePriceId"] = "price_doc_missing";
+        findings = await RunAsync(settings);
+        Assert.All(findings.Where(f => f.Check.StartsWith("stripe", StringComparison.Ordinal)), f => Assert.True(f.Ok, f.Check + ": " + f.Detail));
+        Assert.Empty(stripe.Violations);
+    }
 }

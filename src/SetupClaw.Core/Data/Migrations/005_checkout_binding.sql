@@ -1,0 +1,16 @@
+-- Checkout binding: a subscription belongs to at most one customer, and events about a subscription that no
+-- customer is bound to yet (delivered before the checkout that binds it) wait here until it is bound.
+create unique index if not exists ux_customers_bound_subscription on customers (stripe_subscription_id) where stripe_subscription_id is not null;
+
+create table if not exists parked_stripe_events (
+    event_id            text primary key,
+    event_type          text not null,
+    subscription_id     text not null,
+    stripe_customer_id  text,
+    billing_state       text check (billing_state in ('active', 'suspended', 'cancelled')),
+    plan                text,
+    fact_at             timestamptz not null,
+    parked_at           timestamptz not null default now()
+);
+
+create index if not exists ix_parked_stripe_events_subscription on parked_stripe_events (subscription_id);
