@@ -8,10 +8,13 @@ using SetupClaw.Plans;
 namespace SetupClaw;
 
 /// <summary>
-/// What a host that takes real payments refuses to start without: a Stripe price id for every plan, an admin key of
-/// at least 32 characters, and no secret left at its value from <c>local.settings.sample.json</c> (which is public).
-/// The Functions app always checks; the local host whenever a Stripe key is configured or it listens on anything but
-/// loopback. The local host on loopback without a Stripe key starts on the sample, as <c>./setupclaw up</c> needs.
+/// What a host that takes real payments refuses to start without: a Stripe price id for every plan (not the sample's),
+/// an admin key of at least 32 characters, and no secret left at its value from <c>local.settings.sample.json</c>
+/// (which is public). A host others can reach (the Functions app; a local host listening beyond loopback) also needs
+/// a Stripe secret key (without one, the offline checkout's Pay button would provision anyone for free) and a public
+/// address that is not loopback. The Functions app always checks; the local host whenever a Stripe key is configured
+/// or it listens beyond loopback. The local host on loopback without a Stripe key starts on the sample, as
+/// <c>./setupclaw up</c> needs. A loopback host published through a tunnel or proxy escapes the check: do not.
 /// </summary>
 public static class ProductionSettings
 {
@@ -28,27 +31,46 @@ public static class ProductionSettings
     public static bool AppliesToLocalHost(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        if (!string.IsNullOrWhiteSpace(configuration["Stripe:SecretKey"]))
-        {
-            return true;
-        }
+        return !string.IsNullOrWhiteSpace(configuration["Stripe:SecretKey"]) || !LocalHostIsLoopback(configuration);
+    }
 
-        var url = new Uri(configuration["LocalHost:Url"] ?? "http://127.0.0.1:7071");
-        return !(url.IsLoopback || (IPAddress.TryParse(url.Host, out var address) && IPAddress.IsLoopback(address)));
+    /// <summary>Whether the local host listens on loopback only (<c>LocalHost:Url</c>).</summary>
+    public static bool LocalHostIsLoopback(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return IsLoopback(new Uri(configuration["LocalHost:Url"] ?? "http://127.0.0.1:7071"));
     }
 
     /// <summary>Every refusal, each naming its setting and what to do; empty when the settings may take payments.</summary>
-    public static IReadOnlyList<string> Problems(IConfiguration configuration)
+    /// <param name="reachable">Others can reach this host (the Functions app, a local host beyond loopback): a Stripe key and a public address are required too.</param>
+    public static IReadOnlyList<string> Problems(IConfiguration configuration, bool reachable)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var problems = new List<string>();
+        var sample = SampleValues();
         foreach (var plan in Plan.All)
         {
             var key = $"{PlansOptions.Section}:{plan.DisplayName}:StripePriceId";
-            if (string.IsNullOrWhiteSpace(configuration[key]))
+            var value = configuration[key];
+            if (string.IsNullOrWhiteSpace(value))
             {
                 problems.Add($"{key} is required: the Stripe price id (price_…) customers of the {plan.DisplayName} plan pay.");
             }
+            else if (sample.TryGetValue(key, out var published) && value == published)
+            {
+                problems.Add($"{key} is the sample's '{value}': set the id of the plan's price in your Stripe account.");
+            }
+        }
+
+        var stripeKey = configuration["Stripe:SecretKey"] ?? "";
+        if (reachable && !(stripeKey.StartsWith("sk_", StringComparison.Ordinal) || stripeKey.StartsWith("rk_", StringComparison.Ordinal)))
+        {
+            problems.Add("Stripe:SecretKey is required (sk_… or rk_…): without it the offline checkout would let anyone who can reach this host provision an assistant without paying.");
+        }
+
+        if (reachable && (!Uri.TryCreate(configuration["App:PublicBaseUrl"], UriKind.Absolute, out var publicUrl) || IsLoopback(publicUrl)))
+        {
+            problems.Add("App:PublicBaseUrl must be this host's public https address: Stripe Checkout sends customers back to it.");
         }
 
         if ((configuration["Security:AdminKey"] ?? "").Length < MinAdminKeyLength)
@@ -56,7 +78,6 @@ public static class ProductionSettings
             problems.Add($"Security:AdminKey must have at least {MinAdminKeyLength} characters (openssl rand -hex 32).");
         }
 
-        var sample = SampleValues();
         foreach (var secret in Secrets)
         {
             if (configuration[secret] is { Length: > 0 } value && sample.TryGetValue(secret, out var published) && value == published)
@@ -69,15 +90,18 @@ public static class ProductionSettings
     }
 
     /// <summary>Throws, naming every problem, when <see cref="Problems"/> finds any.</summary>
-    public static void Require(IConfiguration configuration)
+    public static void Require(IConfiguration configuration, bool reachable)
     {
-        var problems = Problems(configuration);
+        var problems = Problems(configuration, reachable);
         if (problems.Count > 0)
         {
             throw new OptionsValidationException("ProductionSettings", typeof(IConfiguration),
                 [.. problems.Prepend("This host takes real payments and refuses to start:")]);
         }
     }
+
+    private static bool IsLoopback(Uri url) =>
+        url.IsLoopback || (IPAddress.TryParse(url.Host, out var address) && IPAddress.IsLoopback(address));
 
     /// <summary>The committed sample's values (embedded in the core), by configuration key.</summary>
     internal static IReadOnlyDictionary<string, string> SampleValues()

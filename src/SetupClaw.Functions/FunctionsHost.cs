@@ -10,7 +10,7 @@ public static class FunctionsHost
     public static FunctionsApplicationBuilder Create(string[] args)
     {
         var builder = FunctionsApplication.CreateBuilder(args);
-        ProductionSettings.Require(builder.Configuration);
+        ProductionSettings.Require(builder.Configuration, reachable: true);
         builder.ConfigureFunctionsWebApplication();
         builder.Services.AddSetupClawCore(builder.Configuration);
         builder.ConfigureDurableWorker().AddTasks(registry => registry.AddSetupClawTasks());

@@ -61,6 +61,14 @@ public sealed class SiteFunctions(IServiceProvider services)
         CancellationToken cancellationToken) =>
         RunAsync("OperatorRetry", request, durable, cancellationToken, ("customerId", customerId));
 
+    [Function("OperatorBindSubscription")]
+    public Task<IActionResult> OperatorBindSubscriptionAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorBindSubscriptionPath)] HttpRequest request,
+        string customerId,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorBindSubscription", request, durable, cancellationToken, ("customerId", customerId));
+
     /// <summary>The signup page at the site's root (host.json: empty routePrefix; app setting AzureWebJobsDisableHomepage=true).</summary>
     [Function("HomePage")]
     public Task<IActionResult> HomePageAsync(

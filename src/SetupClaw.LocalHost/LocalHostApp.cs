@@ -20,7 +20,7 @@ internal static class LocalHostApp
         ArgumentNullException.ThrowIfNull(builder);
         if (ProductionSettings.AppliesToLocalHost(builder.Configuration))
         {
-            ProductionSettings.Require(builder.Configuration);
+            ProductionSettings.Require(builder.Configuration, reachable: !ProductionSettings.LocalHostIsLoopback(builder.Configuration));
         }
 
         builder.Services.AddSetupClawCore(builder.Configuration);

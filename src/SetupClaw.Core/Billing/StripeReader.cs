@@ -24,7 +24,7 @@ public sealed partial class StripeReader(IServiceProvider services, IOptions<Str
             var client = services.GetRequiredService<IStripeClient>();
             return await new SubscriptionService(client).GetAsync(subscriptionId, cancellationToken: cancellationToken);
         }
-        catch (Exception e) when (e is StripeException or HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             LogUnreadable(logger, subscriptionId, e is StripeException s ? $"{(int)s.HttpStatusCode} {s.StripeError?.Code}" : e.GetType().Name);
             return null;

@@ -161,13 +161,20 @@ public sealed partial class StripeWebhookHandler(
             return new Handled("no_subscription", customer.Id);
         }
 
+        if (customer.StripeSubscriptionId is { } bound && bound != subscriptionId)
+        {
+            return new Handled("subscription_already_bound", customer.Id); // decided before any read, so never a 400 Stripe would retry
+        }
+
         // Paid, or nothing to pay (a 100% coupon); 'unpaid' (a delayed payment method) waits for invoice.paid.
         var paid = session.PaymentStatus is "paid" or "no_payment_required";
         var facts = new List<BillingFact> { new(at, paid ? BillingStates.Active : null, null, StripeId(session.CustomerId), subscriptionId) };
         if (await stripe.SubscriptionAsync(subscriptionId, cancellationToken) is { } current)
         {
-            // Stripe's word now is newer than any event about the subscription sent so far.
-            var read = FactOf(current, clock.GetUtcNow(), deleted: false, strictPrice: true);
+            // Stripe's word now is newer than any event about the subscription sent so far. Whole seconds, as Stripe's
+            // event times are: an event created in the same second ties, and the later applied wins.
+            var readAt = DateTimeOffset.FromUnixTimeSeconds(clock.GetUtcNow().ToUnixTimeSeconds());
+            var read = SubscriptionFacts.Of(plans, current, readAt, deleted: false, strictPrice: true);
             if (read.Refusal is not null)
             {
                 return Handled.Refused(read.Refusal.Value.Title, read.Refusal.Value.Detail);
@@ -189,14 +196,10 @@ public sealed partial class StripeWebhookHandler(
         var deleted = stripeEvent.Type == EventTypes.CustomerSubscriptionDeleted;
         var bound = await store.FindBySubscriptionAsync(subscriptionId, cancellationToken);
         var named = bound is null ? await FindNamedAsync(null, subscription.Metadata, cancellationToken) : null;
-        if (named?.StripeSubscriptionId is not null)
-        {
-            return new Handled("foreign_subscription", named.Id);
-        }
 
         // Ours (bound, or created by our Checkout for a customer, as its metadata says): an unknown price is a
         // configuration to fix. Anything else may be another product of the account.
-        var read = FactOf(subscription, at, deleted, strictPrice: bound is not null || named is not null);
+        var read = SubscriptionFacts.Of(plans, subscription, at, deleted, strictPrice: bound is not null || named is not null);
         if (read.Refusal is not null)
         {
             return Handled.Refused(read.Refusal.Value.Title, read.Refusal.Value.Detail);
@@ -237,61 +240,43 @@ public sealed partial class StripeWebhookHandler(
         }
 
         var named = await FindNamedAsync(null, details?.Metadata ?? invoice.Metadata, cancellationToken);
-        return named?.StripeSubscriptionId is not null
-            ? new Handled("foreign_subscription", named.Id)
-            : await ParkAsync(stripeEvent, subscriptionId, named, fact, durable, cancellationToken);
+        return await ParkAsync(stripeEvent, subscriptionId, named, fact, durable, cancellationToken);
     }
 
     /// <summary>
-    /// Keeps an event about a subscription no customer is bound to yet (its checkout has not arrived) until a checkout
-    /// binds it; newest wins then. <paramref name="named"/>: the customer its metadata names, for the record.
-    /// A customer that already has another subscription never gets here: that event is <c>foreign_subscription</c>.
+    /// An event of a subscription that was not bound when it was read. Decided under the subscription's lock (see
+    /// <see cref="LifecycleStore.ParkAsync"/>): bound meanwhile, it is applied; of a customer it names who has another
+    /// subscription, it changes nothing; otherwise it waits for the checkout that binds it.
     /// </summary>
     private async Task<Handled> ParkAsync(
         Event stripeEvent, string subscriptionId, Customer? named, BillingFact fact, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        var owner = await lifecycleStore.ParkAsync(stripeEvent.Id, stripeEvent.Type, subscriptionId, fact, cancellationToken);
-        return owner is null
-            ? new Handled("parked", named?.Id)
-            : new Handled(await lifecycle.RecordAsync(durable, owner, fact, cancellationToken), owner);
-    }
-
-    /// <summary>A subscription as a fact: its state and, unless it ended, the plan of its price.</summary>
-    /// <param name="strictPrice">An unknown price of our subscription is refused (an operator's configuration to fix; Stripe
-    /// redelivers); one of a subscription that may be another product's is only left out.</param>
-    private (BillingFact? Fact, (string Title, string Detail)? Refusal) FactOf(Subscription subscription, DateTimeOffset at, bool deleted, bool strictPrice)
-    {
-        string? plan = null;
-        var price = subscription.Items?.Data?.Select(i => i.Price).FirstOrDefault(p => p is not null);
-        if (price is not null && !deleted)
+        var parking = await lifecycleStore.ParkAsync(stripeEvent.Id, stripeEvent.Type, subscriptionId, named?.Id, fact, cancellationToken);
+        return parking.Result switch
         {
-            if (plans.TryGetByPriceId(price.Id, out var byId) || PlanCatalog.TryGet(price.LookupKey, out byId))
-            {
-                plan = byId.Name;
-            }
-            else if (strictPrice)
-            {
-                return (null, ("Unknown price", $"The subscription's price '{Shorten(price.Id)}' is not one of SetupClaw's plans. Set Plans:Starter|Pro|Team:StripePriceId to the plan's Stripe price id (or give the price the lookup key starter, pro or team); Stripe redelivers the event."));
-            }
-        }
-
-        var state = deleted ? BillingStates.Cancelled : StateOf(subscription.Status);
-        return (new BillingFact(at, state, plan, StripeId(subscription.CustomerId), StripeId(subscription.Id)), null);
+            ParkResult.BoundMeanwhile => new Handled(await lifecycle.RecordAsync(durable, parking.CustomerId!, fact, cancellationToken), parking.CustomerId),
+            ParkResult.OtherSubscription => new Handled("foreign_subscription", parking.CustomerId),
+            _ => new Handled("parked", named?.Id),
+        };
     }
 
-    /// <summary>Stripe's subscription statuses as what SetupClaw does: past_due keeps running while Stripe retries.</summary>
+    /// <summary>
+    /// Stripe's subscription statuses as what SetupClaw does. <c>past_due</c> changes nothing: a running assistant keeps
+    /// running while Stripe retries, and one suspended after Stripe gave up is not revived by a later update of a
+    /// subscription that is still unpaid (only <c>invoice.paid</c> or an active subscription revive it).
+    /// </summary>
     public static string? StateOf(string? status) => status switch
     {
-        "active" or "trialing" or "past_due" => BillingStates.Active,
+        "active" or "trialing" => BillingStates.Active,
         "unpaid" or "paused" => BillingStates.Suspended,
         "canceled" or "incomplete_expired" => BillingStates.Cancelled,
-        _ => null, // incomplete: the first payment is still open
+        _ => null, // incomplete (the first payment is still open), past_due (see above)
     };
 
-    private static string Shorten(string? value) => value is { Length: > 60 } ? value[..60] + "…" : value ?? "";
+    internal static string Shorten(string? value) => value is { Length: > 60 } ? value[..60] + "…" : value ?? "";
 
     /// <summary>A Stripe object id as Stripe writes them, or null: nothing else is stored or looked up.</summary>
-    private static string? StripeId(string? id) => id is not null && EventShape.IsMatch(id) ? id : null;
+    internal static string? StripeId(string? id) => id is not null && EventShape.IsMatch(id) ? id : null;
 
     /// <summary>The customer an event names (client_reference_id or metadata): a claim to check, never proof of anything.</summary>
     private async Task<Customer?> FindNamedAsync(string? referenceId, IDictionary<string, string>? metadata, CancellationToken cancellationToken)

@@ -43,6 +43,7 @@ public static class SiteRoutes
     public const string OperatorOrphansPath = "api/operator/orphans";
     public const string OperatorSweepPath = "api/operator/sweep";
     public const string OperatorRetryPath = "api/operator/customers/{customerId}/retry";
+    public const string OperatorBindSubscriptionPath = "api/operator/customers/{customerId}/subscription";
     public const string HomePath = "";
     public const string SuccessPath = "success/{customerId}";
     public const string CheckoutPath = "checkout/{customerId}";
@@ -61,6 +62,8 @@ public static class SiteRoutes
         new("OperatorSweep", Post, OperatorSweepPath, true, c => c.Get<OperatorHandler>().SweepAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
         new("OperatorRetry", Post, OperatorRetryPath, true,
             c => c.Get<OperatorHandler>().RetryAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
+        new("OperatorBindSubscription", Post, OperatorBindSubscriptionPath, true,
+            c => c.Get<OperatorHandler>().BindSubscriptionAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
         new("HomePage", Get, HomePath, false, _ => Task.FromResult(SitePages.Html("index"))),
         new("SuccessPage", Get, SuccessPath, false, _ => Task.FromResult(SitePages.Html("success"))),
         new("CheckoutPage", Get, CheckoutPath, false, c => c.Get<OfflineCheckoutHandler>().CheckoutPageAsync(c.Value("customerId"), c.CancellationToken)),

@@ -90,10 +90,13 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Keeps an event about a subscription no customer is bound to yet, to apply when a checkout binds it. Returns the
-    /// customer it belongs to instead when the subscription was bound meanwhile (the caller applies it at once).
+    /// Keeps an event about a subscription no customer is bound to yet, to apply when a checkout binds it; all under
+    /// the subscription's lock, so a binding in progress is either seen or sees this event. Instead, when the
+    /// subscription was bound meanwhile: its customer (the caller applies the event); when the customer the event
+    /// names (<paramref name="namedCustomerId"/>) has another subscription bound: nothing is kept.
     /// </summary>
-    public async Task<string?> ParkAsync(string eventId, string eventType, string subscriptionId, BillingFact fact, CancellationToken cancellationToken)
+    public async Task<(ParkResult Result, string? CustomerId)> ParkAsync(
+        string eventId, string eventType, string subscriptionId, string? namedCustomerId, BillingFact fact, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(fact);
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
@@ -104,7 +107,18 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
             Sql.Add(bound, ("sub", subscriptionId));
             if (await bound.ExecuteScalarAsync(cancellationToken) is string customerId)
             {
-                return customerId;
+                return (ParkResult.BoundMeanwhile, customerId);
+            }
+        }
+
+        if (namedCustomerId is not null)
+        {
+            await using var other = new NpgsqlCommand(
+                "select 1 from customers where id = @id and stripe_subscription_id is not null and stripe_subscription_id <> @sub", connection, transaction);
+            Sql.Add(other, ("id", namedCustomerId), ("sub", subscriptionId));
+            if (await other.ExecuteScalarAsync(cancellationToken) is not null)
+            {
+                return (ParkResult.OtherSubscription, namedCustomerId);
             }
         }
 
@@ -120,8 +134,10 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return null;
+        return (ParkResult.Parked, null);
     }
+
+    private const int SubscriptionLockSpace = 0x5c1a;
 
     /// <summary>Drops parked events older than <paramref name="before"/> (the sweep: 30 days). Returns how many.</summary>
     public Task<int> DropParkedAsync(DateTimeOffset before, CancellationToken cancellationToken) =>
@@ -129,7 +145,9 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
 
     private static async Task LockSubscriptionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string subscriptionId, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext('subscription:' || @sub))", connection, transaction);
+        // The two-key form: a key space of its own, apart from the migrations' single bigint lock.
+        await using var command = new NpgsqlCommand("select pg_advisory_xact_lock(@space, hashtext(@sub))", connection, transaction);
+        Sql.Add(command, ("space", SubscriptionLockSpace));
         Sql.Add(command, ("sub", subscriptionId));
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -266,6 +284,17 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
 }
 
 public sealed record LifecycleClaim(string CustomerId, string InstanceId, int Run);
+
+public enum ParkResult
+{
+    Parked,
+
+    /// <summary>A checkout bound the subscription meanwhile: apply the event to its customer.</summary>
+    BoundMeanwhile,
+
+    /// <summary>The customer the event names has another subscription bound: the event changes nothing.</summary>
+    OtherSubscription,
+}
 
 public enum BindResult
 {

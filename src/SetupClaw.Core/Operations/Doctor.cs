@@ -166,7 +166,7 @@ public sealed class Doctor(IConfiguration configuration)
         }
 
         var findings = new List<DoctorFinding>();
-        var problems = ProductionSettings.Problems(configuration);
+        var problems = ProductionSettings.Problems(configuration, reachable: false);
         findings.Add(problems.Count == 0
             ? new DoctorFinding("production settings", true, "every plan has a price id, the admin key is long enough, no secret has its sample value")
             : new DoctorFinding("production settings", false, string.Join(" ", problems), "Set each named setting (docs/deployment.md lists them); the host refuses to start until then."));

@@ -1,20 +1,24 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Options;
+using SetupClaw.Billing;
 using SetupClaw.Credentials;
+using SetupClaw.Customers;
 using SetupClaw.Http;
 using SetupClaw.Lifecycle;
+using SetupClaw.Plans;
 
 namespace SetupClaw.Operations;
 
 /// <summary>
 /// The operator's routes (<c>X-Admin-Key</c>): <c>GET /api/operator/orphans</c> lists the open orphans and the last
 /// sweeps; <c>POST /api/operator/sweep</c> sweeps now and answers with what it did;
-/// <c>POST /api/operator/customers/{id}/retry</c> runs a customer's lifecycle again after its cause was fixed.
+/// <c>POST /api/operator/customers/{id}/retry</c> runs a customer's lifecycle again after its cause was fixed;
+/// <c>POST /api/operator/customers/{id}/subscription</c> binds an existing subscription to a customer.
 /// </summary>
 public sealed class OperatorHandler(
-    OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, LifecycleScheduler lifecycle,
-    IOptions<SecurityOptions> security, IOptions<SweepOptions> sweep, TimeProvider clock)
+    OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, LifecycleScheduler lifecycle, ICustomerStore customers,
+    StripeReader stripe, PlanCatalog plans, IOptions<StripeOptions> stripeOptions, IOptions<SecurityOptions> security, IOptions<SweepOptions> sweep, TimeProvider clock)
 {
     public async Task<IResult> ListAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -54,5 +58,74 @@ public sealed class OperatorHandler(
 
         var run = await lifecycle.KickAsync(durable, customerId, cancellationToken);
         return Results.Accepted(value: new { customerId, run, note = run is null ? "a lifecycle run holds the customer; it will look again before letting go" : "lifecycle run started" });
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex SubscriptionShape = new("^sub_[A-Za-z0-9_]{1,250}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// <c>POST /api/operator/customers/{id}/subscription</c> <c>{"subscriptionId": "sub_…"}</c>: binds an existing
+    /// subscription to a customer that has no Checkout Session of ours (the mock era's). The webhook's rules then
+    /// apply: only that subscription's events change the customer. With a Stripe key the subscription is read from
+    /// Stripe and its state and plan applied; offline, the events parked for it decide.
+    /// </summary>
+    public async Task<IResult> BindSubscriptionAsync(HttpRequest request, string customerId, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (OrchestrationStatusHandler.Refuse(request, security.Value) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!RequestBodies.IsJson(request))
+        {
+            return Problems.UnsupportedMediaType("application/json");
+        }
+
+        string? subscriptionId;
+        try
+        {
+            var body = await RequestBodies.ReadLimitedAsync(request, 4 * 1024, cancellationToken);
+            using var json = body is null ? null : System.Text.Json.JsonDocument.Parse(body);
+            subscriptionId = json?.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                && json.RootElement.TryGetProperty("subscriptionId", out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String
+                ? value.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            subscriptionId = null;
+        }
+
+        if (subscriptionId is null || !SubscriptionShape.IsMatch(subscriptionId))
+        {
+            return Problems.BadRequest("Subscription id required", "Send {\"subscriptionId\": \"sub_…\"}: the id of the customer's existing Stripe subscription.");
+        }
+
+        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is null)
+        {
+            return Problems.NotFound($"There is no customer '{(customerId.Length > 40 ? customerId[..40] + "…" : customerId)}'.");
+        }
+
+        var facts = new List<BillingFact>();
+        if (!stripeOptions.Value.IsOffline)
+        {
+            if (await stripe.SubscriptionAsync(subscriptionId, cancellationToken) is not { } current)
+            {
+                return Results.Problem($"Stripe did not give subscription {subscriptionId} (it does not exist in this account, or Stripe is unreachable); nothing was bound.",
+                    statusCode: 502, title: "Subscription not readable");
+            }
+
+            var read = SubscriptionFacts.Of(plans, current, clock.GetUtcNow(), deleted: false, strictPrice: true);
+            if (read.Refusal is { } refusal)
+            {
+                return Problems.BadRequest(refusal.Title, refusal.Detail);
+            }
+
+            facts.Add(read.Fact!);
+        }
+
+        var outcome = await lifecycle.BindAsync(durable, customerId, subscriptionId, facts, cancellationToken);
+        return StripeWebhookHandler.RefusedOutcomes.Contains(outcome)
+            ? Results.Problem($"Not bound: {outcome} (a customer has one subscription, and a subscription one customer).", statusCode: 409, title: "Subscription conflict")
+            : Results.Ok(new { customerId, subscriptionId, outcome });
     }
 }

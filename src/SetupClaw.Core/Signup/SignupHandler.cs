@@ -58,7 +58,19 @@ public sealed partial class SignupHandler(
 
         // Checkout first: if it fails, nothing has been written. The session's id is stored with the customer, so only
         // the completion of this session (not any other paid session naming the customer) can provision it.
-        var started = await checkout.CreateCheckoutAsync(customerId, email, plan, cancellationToken);
+        StartedCheckout started;
+        try
+        {
+            started = await checkout.CreateCheckoutAsync(customerId, email, plan, cancellationToken);
+        }
+        catch (Exception e) when (e is Stripe.StripeException or HttpRequestException)
+        {
+            // The operator reads Stripe's words in the log; the customer gets a reason they can act on.
+            LogCheckoutFailed(logger, customerId, e.Message);
+            return Results.Problem("We could not start the payment just now. Nothing was charged and nothing was saved; please try again in a minute.",
+                statusCode: 502, title: "Checkout unavailable");
+        }
+
         await store.CreateAsync(
             new NewCustomer(customerId, email, Clean(input.Name), Clean(input.AssistantName), plan.Name, Secrets.Hash(statusToken), started.SessionId),
             cancellationToken);
@@ -111,6 +123,9 @@ public sealed partial class SignupHandler(
     private static string? Clean(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static string Truncate(string? value) => value is null ? "(missing)" : value.Length <= 60 ? value : value[..60] + "…";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Signup {CustomerId}: Stripe Checkout could not be created: {Reason}")]
+    private static partial void LogCheckoutFailed(ILogger logger, string customerId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Signup {CustomerId} on {Plan}")]
     private static partial void LogSignup(ILogger logger, string customerId, string plan);

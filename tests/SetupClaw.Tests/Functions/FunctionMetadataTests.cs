@@ -110,6 +110,8 @@ public sealed class FunctionMetadataTests
         Environment.SetEnvironmentVariable("Stripe__WebhookSecret", "whsec_metadata_test");
         Environment.SetEnvironmentVariable("Security__EncryptionKey", Convert.ToBase64String(new byte[32]));
         Environment.SetEnvironmentVariable("Security__AdminKey", "admin_metadata_test_key_0123456789abcdef");
+        Environment.SetEnvironmentVariable("Stripe__SecretKey", "sk_test_metadata_0123456789");
+        Environment.SetEnvironmentVariable("App__PublicBaseUrl", "https://claw.example.com");
         foreach (var plan in new[] { "Starter", "Pro", "Team" })
         {
             Environment.SetEnvironmentVariable($"Plans__{plan}__StripePriceId", $"price_metadata_{plan}");

@@ -140,6 +140,66 @@ public sealed class CheckoutBindingTests : IAsyncLifetime
         Assert.Equal(1, await stack.Database.CountAsync("select count(*) from parked_stripe_events where subscription_id = 'sub_1Recent'"));
     }
 
+    [Fact]
+    public async Task ACustomerWithoutOurSession_IsBoundByTheOperator_ThenTheSameRulesApply()
+    {
+        // A customer of the mock era: no Checkout Session of ours, an existing subscription in Stripe.
+        var customerId = await stack.SignupAsync("vera@example.com", Plan.Starter);
+        await stack.Database.ExecuteAsync($"update customers set stripe_checkout_session_id = null where id = '{customerId}'");
+        await AssertNoOpAsync(customerId, StripeEventFactory.CheckoutCompleted(customerId, "vera@example.com", DateTimeOffset.UtcNow), "foreign_session");
+        using (var parked = await stack.SendAsync(StripeEventFactory.SubscriptionUpdated(customerId, SimulatedStack.PriceOf[Plan.Pro], "active",
+                   DateTimeOffset.UtcNow, withMetadata: false, subscriptionId: "sub_1MockEraVera")))
+        {
+            Assert.Equal("parked", await OutcomeAsync(parked));
+        }
+
+        using (var unsigned = await BindAsync(customerId, "{\"subscriptionId\": \"sub_1MockEraVera\"}", adminKey: null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, unsigned.StatusCode);
+        }
+
+        using (var malformed = await BindAsync(customerId, "{\"subscriptionId\": \"not a subscription\"}"))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+            Assert.Equal("application/problem+json", malformed.Content.Headers.ContentType?.MediaType);
+        }
+
+        Assert.Null((await stack.CustomerAsync(customerId))!.StripeSubscriptionId);
+        using (var bound = await BindAsync(customerId, "{\"subscriptionId\": \"sub_1MockEraVera\"}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, bound.StatusCode);
+            Assert.Contains("1 parked applied", await OutcomeAsync(bound), StringComparison.Ordinal);
+        }
+
+        await stack.SettledAsync(TimeSpan.FromSeconds(60));
+        var customer = (await stack.CustomerAsync(customerId))!;
+        Assert.Equal(CustomerStatus.Active, customer.Status);
+        Assert.Equal(Plan.Pro, customer.Plan);
+        Assert.Equal("sub_1MockEraVera", customer.StripeSubscriptionId);
+
+        // Bound now: another subscription can neither be bound nor change it.
+        using (var second = await BindAsync(customerId, "{\"subscriptionId\": \"sub_1Another\"}"))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        }
+
+        await AssertNoOpAsync(customerId, StripeEventFactory.SubscriptionDeleted(customerId, DateTimeOffset.UtcNow.AddMinutes(1), subscriptionId: "sub_1Another"), "foreign_subscription");
+    }
+
+    private async Task<HttpResponseMessage> BindAsync(string customerId, string json, string? adminKey = SimulatedStack.AdminKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/operator/customers/{customerId}/subscription")
+        {
+            Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
+        };
+        if (adminKey is not null)
+        {
+            request.Headers.Add("X-Admin-Key", adminKey);
+        }
+
+        return await stack.Http.SendAsync(request);
+    }
+
     private async Task<string> ActiveCustomerAsync(string email, string plan)
     {
         var customerId = await stack.SignupAsync(email, plan);

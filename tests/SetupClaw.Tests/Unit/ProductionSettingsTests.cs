@@ -38,6 +38,19 @@ public sealed class ProductionSettingsTests
         }
 
         Assert.Contains("Security:AdminKey must have at least 32 characters", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Plans:Pro:StripePriceId is the sample's 'price_local_pro'", refused.Message, StringComparison.Ordinal);
+        // Reachable by others without a Stripe key, the offline checkout would provision anyone for free.
+        Assert.Contains("Stripe:SecretKey is required", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("App:PublicBaseUrl must be this host's public https address", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Reachable_WithOwnSecretsAStripeKeyAndAPublicAddress_HasNoProblems()
+    {
+        var settings = Own(Sample());
+        settings["Stripe:SecretKey"] = "rk_live_0123456789abcdefghijklmnop";
+        settings["App:PublicBaseUrl"] = "https://claw.example.com";
+        Assert.Empty(ProductionSettings.Problems(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), reachable: true));
     }
 
     [Fact]
@@ -51,7 +64,7 @@ public sealed class ProductionSettingsTests
     public void Problems_OwnSecretsAndEveryPrice_AreNone()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(Own(Sample())).Build();
-        Assert.Empty(ProductionSettings.Problems(configuration));
+        Assert.Empty(ProductionSettings.Problems(configuration, reachable: false));
     }
 
     /// <summary>The sample with every secret replaced by one of the operator's own.</summary>
@@ -61,6 +74,11 @@ public sealed class ProductionSettingsTests
         settings["Stripe:WebhookSecret"] = "whsec_own_0123456789abcdef";
         settings["Security:EncryptionKey"] = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
         settings["Security:AdminKey"] = "admin_own_0123456789abcdef0123456789";
+        foreach (var plan in new[] { "Starter", "Pro", "Team" })
+        {
+            settings[$"Plans:{plan}:StripePriceId"] = $"price_1Own{plan}";
+        }
+
         return settings;
     }
 }
