@@ -66,6 +66,8 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'Security__AdminKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=admin-key)' }
         // Rolling a provider back to Local is a change of these two settings.
         { name: 'Sweep__Schedule', value: '0 */5 * * * *' }
+        // Azure's front end appends the client's address to X-Forwarded-For: the rate limits key on it.
+        { name: 'RateLimits__TrustForwardedFor', value: 'true' }
         { name: 'Providers__Database', value: 'Neon' }
         { name: 'Providers__Compute', value: 'Railway' }
         { name: 'Providers__Neon__ProjectId', value: neonProjectId }

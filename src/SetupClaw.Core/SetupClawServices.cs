@@ -10,6 +10,7 @@ using SetupClaw.Credentials;
 using SetupClaw.Customers;
 using SetupClaw.Data;
 using SetupClaw.Deprovisioning;
+using SetupClaw.Http;
 using SetupClaw.Lifecycle;
 using SetupClaw.Operations;
 using SetupClaw.Plans;
@@ -67,6 +68,9 @@ public static class SetupClawServices
             .Validate(o => o.AdminKey.Length >= 16, "Security:AdminKey is required (at least 16 characters).")
             .ValidateOnStart();
         services.AddSingleton<SecretBox>();
+        services.AddSingleton<SecretRotation>();
+        services.AddOptions<RateLimitOptions>().Bind(configuration.GetSection(RateLimitOptions.Section));
+        services.AddSingleton<RequestLimits>();
         return services;
     }
 
@@ -176,7 +180,7 @@ public static class SetupClawServices
         if (string.Equals(database, "Local", StringComparison.OrdinalIgnoreCase))
         {
             services.AddSingleton(sp => new LocalAdminConnection(
-                sp.GetRequiredService<IOptions<LocalProviderOptions>>().Value.AdminConnectionString ?? controlConnection));
+                sp.GetRequiredService<IOptions<LocalProviderOptions>>().Value.AdminConnectionString ?? controlConnection, controlConnection));
             services.AddSingleton<IDatabaseProvider, LocalDatabaseProvider>();
         }
         else if (string.Equals(database, "Neon", StringComparison.OrdinalIgnoreCase))

@@ -69,6 +69,11 @@ public sealed class SiteFunctions(IServiceProvider services)
         CancellationToken cancellationToken) =>
         RunAsync("OperatorBindSubscription", request, durable, cancellationToken, ("customerId", customerId));
 
+    [Function("OperatorReseal")]
+    public Task<IActionResult> OperatorResealAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorResealPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("OperatorReseal", request, null, cancellationToken);
+
     /// <summary>The signup page at the site's root (host.json: empty routePrefix; app setting AzureWebJobsDisableHomepage=true).</summary>
     [Function("HomePage")]
     public Task<IActionResult> HomePageAsync(

@@ -36,6 +36,21 @@ public static class Secrets
         presented is not null && expected is not null &&
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(expected));
 
+    /// <summary>
+    /// The SCRAM-SHA-256 verifier PostgreSQL stores for <paramref name="password"/> (RFC 5802/7677:
+    /// <c>SCRAM-SHA-256$iterations:salt$StoredKey:ServerKey</c>). Given to <c>CREATE/ALTER ROLE … PASSWORD</c>, the
+    /// server stores it as is, so the clear password never travels in DDL, logs or pg_stat_statements.
+    /// </summary>
+    public static string ScramSha256Verifier(string password, int iterations = 4096)
+    {
+        var salt = RandomNumberGenerator.GetBytes(16);
+        var salted = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, 32);
+        var clientKey = HMACSHA256.HashData(salted, "Client Key"u8);
+        var storedKey = SHA256.HashData(clientKey);
+        var serverKey = HMACSHA256.HashData(salted, "Server Key"u8);
+        return $"SCRAM-SHA-256${iterations}:{Convert.ToBase64String(salt)}${Convert.ToBase64String(storedKey)}:{Convert.ToBase64String(serverKey)}";
+    }
+
     /// <summary>What remains visible once a key has been revealed: <c>claw_…abcd</c>.</summary>
     public static string Hint(string apiKey) => string.Concat(ApiKeyPrefix, "…", apiKey.AsSpan(apiKey.Length - 4));
 }

@@ -116,6 +116,15 @@ public interface ICustomerStore
 
     Task EraseApiKeyCopyAsync(string customerId, CancellationToken cancellationToken);
 
+    /// <summary>Erases every revealable key copy first shown longer ago than <paramref name="window"/> (the sweep). Returns how many.</summary>
+    Task<int> EraseExpiredApiKeyCopiesAsync(TimeSpan window, CancellationToken cancellationToken);
+
+    /// <summary>Every sealed value (customer, column, sealed text): what a key rotation re-seals.</summary>
+    Task<IReadOnlyList<(string CustomerId, string Column, string Sealed)>> ListSealedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Replaces one sealed value if it is still <paramref name="previous"/>. False when it changed meanwhile.</summary>
+    Task<bool> ReplaceSealedAsync(string customerId, string column, string previous, string resealed, CancellationToken cancellationToken);
+
     Task<long> StepStartedAsync(string customerId, string operationId, string step, CancellationToken cancellationToken);
 
     Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken, string? output = null);

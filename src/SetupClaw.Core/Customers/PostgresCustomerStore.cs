@@ -114,6 +114,41 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
     public Task EraseApiKeyCopyAsync(string customerId, CancellationToken cancellationToken) =>
         ExecuteAsync("update customers set api_key_encrypted = null where id = @id", cancellationToken, ("id", customerId));
 
+    public Task<int> EraseExpiredApiKeyCopiesAsync(TimeSpan window, CancellationToken cancellationToken) =>
+        ExecuteAsync("update customers set api_key_encrypted = null where api_key_encrypted is not null and api_key_revealed_at < now() - @window",
+            cancellationToken, ("window", window));
+
+    public async Task<IReadOnlyList<(string CustomerId, string Column, string Sealed)>> ListSealedAsync(CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand(
+            """
+            select id, 'api_key_encrypted', api_key_encrypted from customers where api_key_encrypted is not null
+            union all
+            select id, 'database_url_encrypted', database_url_encrypted from customers where database_url_encrypted is not null
+            """);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var list = new List<(string, string, string)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            list.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        return list;
+    }
+
+    public async Task<bool> ReplaceSealedAsync(string customerId, string column, string previous, string resealed, CancellationToken cancellationToken)
+    {
+        // The column comes from a fixed pair, never from input: safe to name in the statement.
+        var name = column switch
+        {
+            Credentials.SealedColumns.ApiKey => Credentials.SealedColumns.ApiKey,
+            Credentials.SealedColumns.DatabaseUrl => Credentials.SealedColumns.DatabaseUrl,
+            _ => throw new ArgumentOutOfRangeException(nameof(column), column, "Not a sealed column."),
+        };
+        return await ExecuteAsync($"update customers set {name} = @resealed where id = @id and {name} = @previous",
+            cancellationToken, ("id", customerId), ("previous", previous), ("resealed", resealed)) == 1;
+    }
+
     public async Task<long> StepStartedAsync(string customerId, string operationId, string step, CancellationToken cancellationToken)
     {
         await using var command = db.CreateCommand(

@@ -25,7 +25,7 @@ public sealed partial class ArchiveCustomerDataActivity(
             return "nothing to archive";
         }
 
-        var export = await data.ExportAsync(secrets.Open(sealedUrl), cancellationToken);
+        var export = await data.ExportAsync(secrets.Open(sealedUrl, customerId, SealedColumns.DatabaseUrl), cancellationToken);
         await lifecycle.SaveArchiveAsync(customerId, export.Content, export.Counts, cancellationToken);
         LogArchived(logger, customerId, export.Content.Length, export.Counts);
         return export.Counts;

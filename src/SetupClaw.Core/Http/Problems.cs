@@ -18,8 +18,40 @@ public static class Problems
     public static IResult TooLarge(int limit) =>
         Results.Problem($"The request body is larger than {limit / 1024} KB.", statusCode: 413, title: "Request body too large");
 
+    /// <summary>429 with <c>Retry-After</c> (whole seconds) and a message that says when to try again.</summary>
+    public static IResult TooManyRequests(string detail, TimeSpan retryAfter) =>
+        new WithRetryAfter(Results.Problem(detail, statusCode: 429, title: "Too many requests"), retryAfter);
+
     public static IResult UnsupportedMediaType(string expected) =>
         Results.Problem($"Send the body as {expected}.", statusCode: 415, title: "Unsupported media type");
+}
+
+/// <summary>Answer decorations every host gets, because they live in the core's results (no middleware needed).</summary>
+public static class Answers
+{
+    /// <summary><paramref name="result"/> with <c>Cache-Control: no-store</c>: for answers that carry secrets or tokens.</summary>
+    public static IResult NoStore(IResult result) => new NoStoreResult(result);
+
+    private sealed class NoStoreResult(IResult inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            ArgumentNullException.ThrowIfNull(httpContext);
+            httpContext.Response.Headers.CacheControl = "no-store";
+            httpContext.Response.Headers.Pragma = "no-cache";
+            return inner.ExecuteAsync(httpContext);
+        }
+    }
+}
+
+internal sealed class WithRetryAfter(IResult inner, TimeSpan retryAfter) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return inner.ExecuteAsync(httpContext);
+    }
 }
 
 public static class RequestBodies

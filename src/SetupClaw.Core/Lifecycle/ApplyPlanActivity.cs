@@ -28,7 +28,7 @@ public sealed class ApplyPlanActivity(
         }
 
         await database.ResizeAsync(input.CustomerId, plan.Name, CancellationToken.None);
-        await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted), plan.Skills, CancellationToken.None);
+        await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted, customer.Id, SealedColumns.DatabaseUrl), plan.Skills, CancellationToken.None);
         await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value), CancellationToken.None);
         return true;
     }

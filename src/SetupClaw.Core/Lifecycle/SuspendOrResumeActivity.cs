@@ -21,7 +21,7 @@ public sealed class SuspendOrResumeActivity(ICustomerStore customers, ICustomerD
         var customer = await customers.GetRequiredAsync(input.CustomerId, CancellationToken.None);
         if (customer.DatabaseUrlEncrypted is { } sealedUrl)
         {
-            await data.SetSuspendedAsync(secrets.Open(sealedUrl), input.Suspended ? customer.SuspendedAt ?? clock.GetUtcNow() : null, CancellationToken.None);
+            await data.SetSuspendedAsync(secrets.Open(sealedUrl, customer.Id, SealedColumns.DatabaseUrl), input.Suspended ? customer.SuspendedAt ?? clock.GetUtcNow() : null, CancellationToken.None);
         }
 
         await (input.Suspended

@@ -18,11 +18,12 @@ namespace SetupClaw.Operations;
 /// </summary>
 public sealed class OperatorHandler(
     OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, LifecycleScheduler lifecycle, ICustomerStore customers,
-    StripeReader stripe, PlanCatalog plans, IOptions<StripeOptions> stripeOptions, IOptions<SecurityOptions> security, IOptions<SweepOptions> sweep, TimeProvider clock)
+    StripeReader stripe, PlanCatalog plans, SecretRotation rotation, RequestLimits limits, IOptions<StripeOptions> stripeOptions,
+    IOptions<SweepOptions> sweep, TimeProvider clock)
 {
     public async Task<IResult> ListAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        if (OrchestrationStatusHandler.Refuse(request, security.Value) is { } refused)
+        if (limits.RefuseAdmin(request) is { } refused)
         {
             return refused;
         }
@@ -36,7 +37,7 @@ public sealed class OperatorHandler(
 
     public async Task<IResult> SweepAsync(HttpRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        if (OrchestrationStatusHandler.Refuse(request, security.Value) is { } refused)
+        if (limits.RefuseAdmin(request) is { } refused)
         {
             return refused;
         }
@@ -46,7 +47,7 @@ public sealed class OperatorHandler(
 
     public async Task<IResult> RetryAsync(HttpRequest request, string customerId, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        if (OrchestrationStatusHandler.Refuse(request, security.Value) is { } refused)
+        if (limits.RefuseAdmin(request) is { } refused)
         {
             return refused;
         }
@@ -71,7 +72,7 @@ public sealed class OperatorHandler(
     public async Task<IResult> BindSubscriptionAsync(HttpRequest request, string customerId, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (OrchestrationStatusHandler.Refuse(request, security.Value) is { } refused)
+        if (limits.RefuseAdmin(request) is { } refused)
         {
             return refused;
         }
@@ -127,5 +128,21 @@ public sealed class OperatorHandler(
         return StripeWebhookHandler.RefusedOutcomes.Contains(outcome)
             ? Results.Problem($"Not bound: {outcome} (a customer has one subscription, and a subscription one customer).", statusCode: 409, title: "Subscription conflict")
             : Results.Ok(new { customerId, subscriptionId, outcome });
+    }
+
+    /// <summary>
+    /// <c>POST /api/operator/reseal</c>: every sealed value under the current <c>Security:EncryptionKey</c>, bound to its
+    /// row. Run it after a rotation (old keys in <c>Security:PreviousEncryptionKeys</c>); when <c>failed</c> is empty,
+    /// the previous keys can be removed.
+    /// </summary>
+    public async Task<IResult> ResealAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (limits.RefuseAdmin(request) is { } refused)
+        {
+            return refused;
+        }
+
+        var report = await rotation.ResealAsync(cancellationToken);
+        return Results.Ok(new { report.Resealed, report.AlreadyCurrent, report.Failed });
     }
 }

@@ -11,15 +11,13 @@ namespace SetupClaw.Operations;
 /// <c>GET /api/orchestrations/{instanceId}</c> for the operator (<c>X-Admin-Key</c>): runtime status, custom status,
 /// timestamps and failure details. Durable's own management URLs carry a system key and are never handed out.
 /// </summary>
-public sealed class OrchestrationStatusHandler(IOptions<SecurityOptions> security)
+public sealed class OrchestrationStatusHandler(RequestLimits limits)
 {
-    public const string AdminKeyHeader = "X-Admin-Key";
-
     public async Task<IResult> HandleAsync(HttpRequest request, string instanceId, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(durable);
-        if (Refuse(request, security.Value) is { } refused)
+        if (limits.RefuseAdmin(request) is { } refused)
         {
             return refused;
         }
@@ -49,20 +47,5 @@ public sealed class OrchestrationStatusHandler(IOptions<SecurityOptions> securit
     }
 
     /// <summary>The operator's routes answer only to <c>X-Admin-Key: {Security:AdminKey}</c>; null when the key is right.</summary>
-    public static IResult? Refuse(HttpRequest request, SecurityOptions security)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(security);
-        var presented = request.Headers[AdminKeyHeader].ToString();
-        if (string.IsNullOrEmpty(presented))
-        {
-            return Problems.Unauthorized($"Send the operator's admin key (Security:AdminKey) in the {AdminKeyHeader} header.");
-        }
-
-        return string.IsNullOrEmpty(security.AdminKey) || !Secrets.FixedTimeEquals(presented, security.AdminKey)
-            ? Problems.Forbidden("That admin key is not valid.")
-            : null;
-    }
-
     private static JsonElement? Parse(string? json) => string.IsNullOrEmpty(json) ? null : JsonSerializer.Deserialize<JsonElement>(json);
 }

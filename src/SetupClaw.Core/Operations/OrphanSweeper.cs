@@ -1,5 +1,7 @@
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using SetupClaw.Credentials;
 using SetupClaw.Customers;
 using SetupClaw.Lifecycle;
 using SetupClaw.Providers;
@@ -16,14 +18,15 @@ public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsS
 /// The periodic sweep (a timer function in Azure, a background service in the local host). It restarts lifecycle
 /// work nothing is doing, records provider resources named for SetupClaw customers that no live customer owns, and
 /// deletes every open orphan — holding the customer's lease meanwhile, so it never races a lifecycle run that is
-/// about to use the resource. It also drops Stripe events parked for 30 days for a subscription no checkout bound. Results go to <c>sweep_runs</c>, the log and <c>GET /api/operator/orphans</c>.
+/// about to use the resource. It also drops Stripe events parked for 30 days for a subscription no checkout bound, and erases revealable API key
+/// copies whose reveal window has passed (nobody has to poll for that). Results go to <c>sweep_runs</c>, the log and <c>GET /api/operator/orphans</c>.
 /// Only customers this control database knows (and that are not live) lose resources: one named for a customer it
 /// does not know may belong to another installation sharing the Neon project, the Railway project or the local
 /// PostgreSQL server, so it is counted as foreign and never touched.
 /// </summary>
 public sealed partial class OrphanSweeper(
     ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, LifecycleScheduler lifecycle,
-    IDatabaseProvider database, IComputeProvider compute, TimeProvider clock, ILogger<OrphanSweeper> logger)
+    IDatabaseProvider database, IComputeProvider compute, IOptions<SecurityOptions> security, TimeProvider clock, ILogger<OrphanSweeper> logger)
 {
     /// <summary>An event parked for a subscription that no checkout bound within this is dropped.</summary>
     public static readonly TimeSpan ParkedEventLifetime = TimeSpan.FromDays(30);
@@ -35,6 +38,7 @@ public sealed partial class OrphanSweeper(
         var errors = new List<string>();
         var runs = await lifecycle.RecoverAsync(durable, claimedBefore, cancellationToken);
         await leases.DropParkedAsync(startedAt - ParkedEventLifetime, cancellationToken);
+        await customers.EraseExpiredApiKeyCopiesAsync(security.Value.ApiKeyRevealWindow, cancellationToken);
 
         var found = 0;
         var foreign = 0;

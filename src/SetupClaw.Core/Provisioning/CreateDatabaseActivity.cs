@@ -15,7 +15,7 @@ public sealed class CreateDatabaseActivity(ICustomerStore store, IDatabaseProvid
     {
         var customer = await GetCustomerAsync(customerId, cancellationToken);
         var database = await databases.CreateAsync(new DatabaseRequest(customerId, customer.Plan), cancellationToken);
-        await Store.RecordDatabaseAsync(customerId, database.ResourceId, secretBox.Seal(database.ConnectionString), cancellationToken);
+        await Store.RecordDatabaseAsync(customerId, database.ResourceId, secretBox.Seal(database.ConnectionString, customerId, SealedColumns.DatabaseUrl), cancellationToken);
         return database.ResourceId;
     }
 }

@@ -35,7 +35,7 @@ public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider
         ArgumentNullException.ThrowIfNull(customer);
         ArgumentNullException.ThrowIfNull(secretBox);
         ArgumentNullException.ThrowIfNull(llm);
-        var variables = RuntimeVariables(customer, plan, secretBox.Open(customer.DatabaseUrlEncrypted!));
+        var variables = RuntimeVariables(customer, plan, secretBox.Open(customer.DatabaseUrlEncrypted!, customer.Id, SealedColumns.DatabaseUrl));
         foreach (var (key, value) in llm.RuntimeVariables())
         {
             variables[key] = value;

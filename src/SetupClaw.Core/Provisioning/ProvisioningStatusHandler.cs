@@ -20,7 +20,11 @@ public sealed record ProvisioningStatusView(
 /// </summary>
 public sealed class ProvisioningStatusHandler(ICustomerStore store, SecretBox secretBox, IOptions<SecurityOptions> security, TimeProvider clock)
 {
-    public async Task<IResult> HandleAsync(HttpRequest request, string customerId, CancellationToken cancellationToken)
+    /// <summary>Every answer, refusals included, is <c>no-store</c>: it may carry the API key, and never belongs in a cache.</summary>
+    public async Task<IResult> HandleAsync(HttpRequest request, string customerId, CancellationToken cancellationToken) =>
+        Answers.NoStore(await AnswerAsync(request, customerId, cancellationToken));
+
+    private async Task<IResult> AnswerAsync(HttpRequest request, string customerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var token = RequestBodies.BearerToken(request);
@@ -77,6 +81,6 @@ public sealed class ProvisioningStatusHandler(ICustomerStore store, SecretBox se
             await store.MarkApiKeyRevealedAsync(customer.Id, cancellationToken);
         }
 
-        return secretBox.Open(sealedKey);
+        return secretBox.Open(sealedKey, customer.Id, SealedColumns.ApiKey);
     }
 }

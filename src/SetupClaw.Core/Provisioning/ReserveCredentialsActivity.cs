@@ -16,6 +16,6 @@ public sealed class ReserveCredentialsActivity(ICustomerStore store, SecretBox s
         var workspaceId = $"ws_{customerId["cus_".Length..]}_{clock.GetUtcNow().ToUnixTimeSeconds()}";
         var apiKey = Secrets.NewApiKey();
         return Store.ReserveCredentialsAsync(
-            customerId, workspaceId, Secrets.Hash(apiKey), secretBox.Seal(apiKey), Secrets.Hint(apiKey), cancellationToken);
+            customerId, workspaceId, Secrets.Hash(apiKey), secretBox.Seal(apiKey, customerId, SealedColumns.ApiKey), Secrets.Hint(apiKey), cancellationToken);
     }
 }

@@ -19,7 +19,7 @@ public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder
             throw new PermanentProvisioningException("The workspace cannot be seeded before the database and credentials exist.");
         }
 
-        await seeder.SeedAsync(secretBox.Open(customer.DatabaseUrlEncrypted), customer, customer.WorkspaceId, cancellationToken);
+        await seeder.SeedAsync(secretBox.Open(customer.DatabaseUrlEncrypted, customer.Id, SealedColumns.DatabaseUrl), customer, customer.WorkspaceId, cancellationToken);
         return true;
     }
 }

@@ -18,13 +18,18 @@ public sealed record SignupResponse(string CustomerId, string CheckoutUrl, strin
 
 /// <summary><c>POST /api/signup</c>: a pending customer and the checkout that will pay for it. Nothing is written for bad input.</summary>
 public sealed partial class SignupHandler(
-    ICustomerStore store, ICheckoutGateway checkout, IOptions<AppOptions> app, ILogger<SignupHandler> logger)
+    ICustomerStore store, ICheckoutGateway checkout, RequestLimits limits, IOptions<AppOptions> app, ILogger<SignupHandler> logger)
 {
     public const int MaxBodyBytes = 16 * 1024;
 
     public async Task<IResult> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (limits.RefuseSignup(request) is { } tooMany)
+        {
+            return tooMany;
+        }
+
         if (!RequestBodies.IsJson(request))
         {
             return Problems.UnsupportedMediaType("application/json");

@@ -106,6 +106,65 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         await client.WaitForStatusAsync(customerId, token, "deprovisioned", TimeSpan.FromSeconds(60));
     }
 
+    [Fact]
+    public async Task ALocalRuntime_SeesNoControlPlaneSecret_AndItsRoleOpensNoOtherDatabase()
+    {
+        var client = stack.Client;
+        var (customerId, token, signup) = await client.SignupAsync("hedy@example.com", "starter");
+        await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, "hedy@example.com", DateTimeOffset.UtcNow, signup.GetProperty("checkoutSessionId").GetString()));
+        var active = await client.WaitForStatusAsync(customerId, token, "active", TimeSpan.FromSeconds(90));
+        var serviceId = active.GetProperty("instanceId").GetString()!;
+
+        // The runtime's own environment, as the kernel holds it.
+        var pid = int.Parse(await File.ReadAllTextAsync(Path.Combine(stack.Host.StateDirectory, serviceId + ".pid")), System.Globalization.CultureInfo.InvariantCulture);
+        var environment = (await File.ReadAllTextAsync($"/proc/{pid}/environ")).Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(e => e.Split('=', 2)).ToDictionary(e => e[0], e => e.Length > 1 ? e[1] : "");
+        var superuserPassword = new Npgsql.NpgsqlConnectionStringBuilder(TestDatabase.AdminConnectionString).Password;
+        string[] platformSecrets = [LocalHostProcess.AdminKey, LocalHostProcess.WebhookSecret, stack.Database.ConnectionString, TestDatabase.AdminConnectionString];
+        foreach (var secret in platformSecrets.Concat(string.IsNullOrEmpty(superuserPassword) ? [] : [superuserPassword]))
+        {
+            Assert.DoesNotContain(environment.Values, v => v.Contains(secret, StringComparison.Ordinal));
+            Assert.DoesNotContain(secret, await File.ReadAllTextAsync(Path.Combine(stack.Host.StateDirectory, serviceId + ".json")), StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(environment.Keys, k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
+            || k.StartsWith("Security__", StringComparison.Ordinal) || k.StartsWith("Stripe__", StringComparison.Ordinal) || k.StartsWith("Providers__", StringComparison.Ordinal));
+
+        // Its database credentials open its own database, and neither the control database nor postgres.
+        var own = new Npgsql.NpgsqlConnectionStringBuilder(ToConnectionString(environment["DATABASE_URL"]));
+        await using (var mine = new Npgsql.NpgsqlConnection(own.ConnectionString))
+        {
+            await mine.OpenAsync();
+        }
+
+        foreach (var other in new[] { stack.Database.Name, "postgres" })
+        {
+            own.Database = other;
+            await using var connection = new Npgsql.NpgsqlConnection(own.ConnectionString);
+            var refused = await Assert.ThrowsAsync<Npgsql.PostgresException>(() => connection.OpenAsync());
+            Assert.Equal(Npgsql.PostgresErrorCodes.InsufficientPrivilege, refused.SqlState);
+        }
+
+        // The server keeps a SCRAM verifier for the role, never a clear password.
+        Assert.StartsWith("SCRAM-SHA-256$", await TestDatabase.AdminTextAsync($"select rolpassword from pg_authid where rolname = 'claw_{customerId}'"), StringComparison.Ordinal);
+    }
+
+    /// <summary>A postgres:// URL (what the runtime gets) as an Npgsql connection string, or the string itself.</summary>
+    private static string ToConnectionString(string url)
+    {
+        if (!url.StartsWith("postgres", StringComparison.Ordinal) || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return url;
+        }
+
+        var user = uri.UserInfo.Split(':', 2);
+        return new Npgsql.NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host, Port = uri.Port > 0 ? uri.Port : 5432, Database = uri.AbsolutePath.Trim('/'),
+            Username = Uri.UnescapeDataString(user[0]), Password = user.Length > 1 ? Uri.UnescapeDataString(user[1]) : null,
+        }.ConnectionString;
+    }
+
     private static Task<HttpResponseMessage> SendAsync(HttpClient http, string path, string key)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path);

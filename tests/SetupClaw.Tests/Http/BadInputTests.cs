@@ -125,6 +125,17 @@ public sealed class BadInputTests(LocalStackFixture stack)
         await AssertProblemAsync(missing, "Authentication required");
         await AssertProblemAsync(wrong, "Not allowed");
         await AssertProblemAsync(otherCustomer, "Not allowed");
+        Assert.All(new[] { missing, wrong, otherCustomer }, r => Assert.True(r.Headers.CacheControl?.NoStore, "status answers must not be stored"));
+    }
+
+    [Fact]
+    public async Task Status_WithTheRightToken_IsNeverStored()
+    {
+        var (customerId, token, _) = await Client.SignupAsync("cache@example.com");
+        var (response, body) = await Client.StatusAsync(customerId, token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("pending", body.GetProperty("status").GetString());
+        Assert.True(response.Headers.CacheControl?.NoStore);
     }
 
     [Fact]

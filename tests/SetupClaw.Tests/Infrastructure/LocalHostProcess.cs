@@ -66,6 +66,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
             ["Plans__Starter__StripePriceId"] = "price_test_starter",
             ["Plans__Pro__StripePriceId"] = "price_test_pro",
             ["Plans__Team__StripePriceId"] = "price_test_team",
+            // One address (loopback) signs up hundreds of customers here, and some tests send wrong admin keys on purpose.
+            ["RateLimits__SignupsPerMinute"] = "100000",
+            ["RateLimits__AdminFailuresBeforeLockout"] = "100000",
             ["Logging__LogLevel__Default"] = "Information",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
         };

@@ -60,7 +60,8 @@ public sealed class SimulatedStack : IAsyncDisposable
     public StripeSimulator? Stripe { get; private set; }
 
     /// <param name="stripe">A Stripe stand-in to use as Stripe (checkout and reads); null: offline billing.</param>
-    public static async Task<SimulatedStack> StartAsync(StripeSimulator? stripe = null)
+    /// <param name="changes">Settings that differ from the stack's defaults.</param>
+    public static async Task<SimulatedStack> StartAsync(StripeSimulator? stripe = null, IReadOnlyDictionary<string, string?>? changes = null)
     {
         var database = new TestDatabase();
         await database.InitializeAsync();
@@ -82,12 +83,20 @@ public sealed class SimulatedStack : IAsyncDisposable
         settings["Sweep:GraceSeconds"] = "2";
         settings["Durable:MaxConcurrentActivities"] = "48";
         settings["Durable:MaxConcurrentOrchestrations"] = "64";
+        // One address (loopback) signs up hundreds of customers here; the rate-limit test lowers these.
+        settings["RateLimits:SignupsPerMinute"] = "100000";
+        settings["RateLimits:AdminFailuresBeforeLockout"] = "100000";
         settings["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("SETUPCLAW_TEST_LOGLEVEL") ?? "Warning";
         settings["Logging:LogLevel:Polly"] = "Error";
         foreach (var (plan, price) in PriceOf)
         {
             settings[$"Plans:{char.ToUpperInvariant(plan[0])}{plan[1..]}:StripePriceId"] = price;
             stripe?.Prices.TryAdd(price, (true, "month"));
+        }
+
+        foreach (var (key, value) in changes ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
         }
 
         stack.App = LocalHostApp.Build(LocalHostApp.CreateBuilder([], settings), services =>

@@ -78,6 +78,15 @@ public sealed class TestDatabase : IAsyncLifetime
         return await command.ExecuteScalarAsync() is not null;
     }
 
+    /// <summary>One text value, read as the superuser on the server's default database.</summary>
+    public static async Task<string?> AdminTextAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync() as string;
+    }
+
     /// <summary>Runs one statement as the superuser, on the server's default database.</summary>
     public static async Task ExecuteAdminAsync(string sql)
     {

@@ -143,6 +143,21 @@ public sealed class LifecycleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sweep_ErasesARevealedKeyCopyPastItsWindow_WithoutAnyonePolling()
+    {
+        var shown = await ActiveCustomerAsync(Plan.Starter);
+        var neverShown = await ActiveCustomerAsync(Plan.Pro);
+        await stack.Database.ExecuteAsync($"update customers set api_key_revealed_at = now() - interval '16 minutes' where id = '{shown}'");
+
+        await stack.SweepAsync();
+
+        Assert.Null((await stack.CustomerAsync(shown))!.ApiKeyEncrypted);
+        Assert.NotNull((await stack.CustomerAsync(shown))!.ApiKeyHint);
+        // Never shown: the customer has yet to see it once.
+        Assert.NotNull((await stack.CustomerAsync(neverShown))!.ApiKeyEncrypted);
+    }
+
+    [Fact]
     public async Task OperatorRoutes_WantTheAdminKey()
     {
         Assert.Equal(HttpStatusCode.Unauthorized, (await stack.Http.GetAsync("/api/operator/orphans")).StatusCode);

@@ -31,14 +31,60 @@ public sealed class CredentialsAndPlansTests
     [Fact]
     public void SecretBox_SealThenOpen_RoundTripsAndTamperingIsDetected()
     {
-        var box = new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) }));
-        var sealedText = box.Seal("Host=db;Password=secret");
+        var box = Box(NewKey());
+        var sealedText = box.Seal("Host=db;Password=secret", "cus_a", SealedColumns.DatabaseUrl);
+        Assert.StartsWith($"v2:{box.CurrentKeyId}:", sealedText, StringComparison.Ordinal);
         Assert.DoesNotContain("secret", sealedText, StringComparison.Ordinal);
-        Assert.Equal("Host=db;Password=secret", box.Open(sealedText));
+        Assert.Equal("Host=db;Password=secret", box.Open(sealedText, "cus_a", SealedColumns.DatabaseUrl));
 
-        var bytes = Convert.FromBase64String(sealedText[3..]);
+        var prefix = sealedText[..(sealedText.LastIndexOf(':') + 1)];
+        var bytes = Convert.FromBase64String(sealedText[prefix.Length..]);
         bytes[^1] ^= 1;
-        Assert.ThrowsAny<CryptographicException>(() => box.Open("v1:" + Convert.ToBase64String(bytes)));
+        Assert.ThrowsAny<CryptographicException>(() => box.Open(prefix + Convert.ToBase64String(bytes), "cus_a", SealedColumns.DatabaseUrl));
+    }
+
+    [Fact]
+    public void SecretBox_AValueMovedToAnotherRowOrColumn_DoesNotOpen()
+    {
+        var box = Box(NewKey());
+        var sealedKey = box.Seal(Secrets.NewApiKey(), "cus_a", SealedColumns.ApiKey);
+
+        Assert.ThrowsAny<CryptographicException>(() => box.Open(sealedKey, "cus_b", SealedColumns.ApiKey));
+        Assert.ThrowsAny<CryptographicException>(() => box.Open(sealedKey, "cus_a", SealedColumns.DatabaseUrl));
+    }
+
+    [Fact]
+    public void SecretBox_AfterARotation_OpensOldValuesWithThePreviousKey_AndV1ValuesStillOpen()
+    {
+        var oldKey = NewKey();
+        var old = Box(oldKey);
+        var sealedBefore = old.Seal("postgres://a", "cus_a", SealedColumns.DatabaseUrl);
+        var v1 = V1Seal(oldKey, "claw_legacy");
+
+        var rotated = new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = NewKey(), PreviousEncryptionKeys = oldKey }));
+        Assert.NotEqual(old.CurrentKeyId, rotated.CurrentKeyId);
+        Assert.Equal("postgres://a", rotated.Open(sealedBefore, "cus_a", SealedColumns.DatabaseUrl));
+        Assert.Equal("claw_legacy", rotated.Open(v1, "cus_a", SealedColumns.ApiKey));
+        Assert.False(rotated.IsCurrent(sealedBefore));
+
+        var withoutOld = Box(NewKey());
+        var missing = Assert.ThrowsAny<CryptographicException>(() => withoutOld.Open(sealedBefore, "cus_a", SealedColumns.DatabaseUrl));
+        Assert.Contains(old.CurrentKeyId, missing.Message, StringComparison.Ordinal);
+    }
+
+    private static string NewKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    private static SecretBox Box(string key) => new(Options.Create(new SecurityOptions { EncryptionKey = key }));
+
+    /// <summary>A value as the first format sealed it: v1, no key id, no associated data.</summary>
+    internal static string V1Seal(string key, string plaintext)
+    {
+        var data = System.Text.Encoding.UTF8.GetBytes(plaintext);
+        var output = new byte[12 + 16 + data.Length];
+        RandomNumberGenerator.Fill(output.AsSpan(0, 12));
+        using var aes = new AesGcm(Convert.FromBase64String(key), 16);
+        aes.Encrypt(output.AsSpan(0, 12), data, output.AsSpan(28), output.AsSpan(12, 16));
+        return "v1:" + Convert.ToBase64String(output);
     }
 
     [Fact]

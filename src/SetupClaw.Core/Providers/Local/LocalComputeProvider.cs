@@ -74,6 +74,14 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
             UseShellExecute = false,
             WorkingDirectory = Path.GetDirectoryName(runtimePath)!,
         };
+        // An empty environment, then only what .NET needs and the service's own variables: nothing of the control
+        // plane's (its connection strings, keys, the superuser password) reaches a customer's process.
+        start.Environment.Clear();
+        foreach (var (key, value) in InheritedEnvironment())
+        {
+            start.Environment[key] = value;
+        }
+
         foreach (var (key, value) in spec.Variables)
         {
             start.Environment[key] = value;
@@ -192,6 +200,19 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     }
 
     private static string AccessUrl(int port) => $"http://127.0.0.1:{port}";
+
+    /// <summary>The few variables of this process a runtime may see: where programs and .NET are, locale, time zone, temp.</summary>
+    internal static IEnumerable<KeyValuePair<string, string>> InheritedEnvironment()
+    {
+        string[] names = ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ", "DOTNET_ROOT", "DOTNET_CLI_HOME", "DOTNET_NOLOGO", "DOTNET_CLI_TELEMETRY_OPTOUT", "DOTNET_gcServer", "DOTNET_GCHeapHardLimit"];
+        foreach (var name in names)
+        {
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+            {
+                yield return new(name, value);
+            }
+        }
+    }
 
     private string SpecPath(string serviceId) => Path.Combine(stateDirectory, serviceId + ".json");
 

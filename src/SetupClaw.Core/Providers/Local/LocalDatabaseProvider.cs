@@ -9,16 +9,17 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
 {
     public async Task<DatabaseResource> CreateAsync(DatabaseRequest request, CancellationToken cancellationToken)
     {
-        // Names are derived from a validated customer id ([a-z0-9_]), and the password is hex: both safe inside DDL,
-        // which PostgreSQL does not let us parameterise.
+        // Names are derived from a validated customer id ([a-z0-9_]), and the verifier is base64 and '$:': both safe
+        // inside DDL, which PostgreSQL does not let us parameterise. The password itself never reaches the server.
         var name = ResourceNames.Database(request.CustomerId);
         var password = Secrets.NewPassword();
+        var verifier = Secrets.ScramSha256Verifier(password);
         await using var connection = await admin.DataSource.OpenConnectionAsync(cancellationToken);
 
         var roleExists = await ScalarAsync(connection, "select 1 from pg_roles where rolname = @name", name, cancellationToken);
         await ExecuteAsync(connection, roleExists
-            ? $"alter role \"{name}\" with login password '{password}'"
-            : $"create role \"{name}\" with login password '{password}' connection limit 40", cancellationToken);
+            ? $"alter role \"{name}\" with login password '{verifier}'"
+            : $"create role \"{name}\" with login password '{verifier}' connection limit 40", cancellationToken);
 
         if (!await ScalarAsync(connection, "select 1 from pg_database where datname = @name", name, cancellationToken))
         {
@@ -32,8 +33,14 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
             }
         }
 
-        // Only the owner may connect: one customer's credentials open nothing else.
+        // Only the owner may connect: one customer's credentials open nothing else, neither another customer's database
+        // nor the control database or the server's own (CONNECT and TEMP are granted to PUBLIC by default).
         await ExecuteAsync(connection, $"revoke all on database \"{name}\" from public", cancellationToken);
+        foreach (var shared in admin.SharedDatabases)
+        {
+            await ExecuteAsync(connection, $"revoke connect, temporary on database \"{shared.Replace("\"", "\"\"", StringComparison.Ordinal)}\" from public", cancellationToken);
+        }
+
         LogCreated(logger, name, roleExists);
 
         var builder = new NpgsqlConnectionStringBuilder(admin.ConnectionString)
@@ -94,11 +101,22 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
 }
 
 /// <summary>The superuser data source for the local database provider, separate from the control pool.</summary>
-internal sealed class LocalAdminConnection(string connectionString) : IAsyncDisposable
+/// <param name="controlConnectionString">The control database's: customer roles are kept out of it.</param>
+internal sealed class LocalAdminConnection(string connectionString, string? controlConnectionString = null) : IAsyncDisposable
 {
     private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(connectionString);
 
     public string ConnectionString { get; } = connectionString;
+
+    /// <summary>The databases no customer role may connect to: the control database, the admin connection's, <c>postgres</c>.</summary>
+    public IReadOnlyList<string> SharedDatabases { get; } =
+        new[] { controlConnectionString, connectionString }
+            .Select(c => c is null ? null : new NpgsqlConnectionStringBuilder(c).Database)
+            .Append("postgres")
+            .OfType<string>()
+            .Where(d => d.Length > 0)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
 
     public NpgsqlDataSource DataSource => dataSource;
 
