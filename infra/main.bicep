@@ -6,6 +6,8 @@ param location string = resourceGroup().location
 
 @description('Neon project holding one branch per customer, and the runtime image Railway deploys.')
 param neonProjectId string
+@description('The empty Neon template branch customer branches are created from (br-…): no databases, no roles.')
+param neonTemplateBranchId string
 param railwayProjectId string
 param runtimeImage string
 @description('anthropic or openai; the model every assistant uses (the key lives in Key Vault as llm-api-key).')
@@ -71,6 +73,7 @@ resource app 'Microsoft.Web/sites@2023-12-01' = {
         { name: 'Providers__Database', value: 'Neon' }
         { name: 'Providers__Compute', value: 'Railway' }
         { name: 'Providers__Neon__ProjectId', value: neonProjectId }
+        { name: 'Providers__Neon__ParentBranchId', value: neonTemplateBranchId }
         { name: 'Providers__Neon__ApiKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=neon-api-key)' }
         { name: 'Providers__Railway__ProjectId', value: railwayProjectId }
         { name: 'Providers__Railway__Image', value: runtimeImage }

@@ -267,7 +267,7 @@ public sealed class Doctor(IConfiguration configuration)
                     "Each customer needs one branch: delete unused branches, or move the Neon project to a plan with more branches (Free allows 10, Launch and Scale 5,000).");
             }
 
-            return new DoctorFinding("neon", true, detail);
+            return await NeonTemplateAsync(api, options, branches, detail, cancellationToken);
         }
         catch (ApiException e) when (e.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
@@ -282,6 +282,30 @@ public sealed class Doctor(IConfiguration configuration)
         {
             return new DoctorFinding("neon", false, $"Neon did not answer: {e.Message}", $"Check Providers:Neon:BaseUrl ({options.BaseUrl}) and the network.");
         }
+    }
+
+    /// <summary>The template branch customer branches copy: it must exist, not be the default branch, and hold no database and no role.</summary>
+    private static async Task<DoctorFinding> NeonTemplateAsync(INeonApi api, NeonOptions options, IReadOnlyList<Branch> branches, string detail, CancellationToken cancellationToken)
+    {
+        const string Fix = "Create an empty template branch (Neon console → Branches → New branch from the default branch, then delete its databases and roles there) and set Providers__Neon__ParentBranchId to its id (br-…).";
+        var template = branches.FirstOrDefault(b => b.Id == options.ParentBranchId);
+        if (template is null)
+        {
+            return new DoctorFinding("neon", false, $"{detail} — the template branch {options.ParentBranchId} does not exist", Fix);
+        }
+
+        if (template.Default == true)
+        {
+            return new DoctorFinding("neon", false, $"{detail} — the template {template.Name} is the project's default branch: every customer would copy its data and roles", Fix);
+        }
+
+        var databases = (await api.ListDatabasesAsync(options.ProjectId!, template.Id, cancellationToken)).Databases;
+        var roles = (await api.ListRolesAsync(options.ProjectId!, template.Id, cancellationToken)).Roles;
+        return databases.Count + roles.Count == 0
+            ? new DoctorFinding("neon", true, $"{detail}; template {template.Name} ({template.Id}) is empty")
+            : new DoctorFinding("neon", false,
+                $"{detail} — the template {template.Name} is not empty ({string.Join(", ", databases.Select(d => "database " + d.Name).Concat(roles.Select(r => "role " + r.Name)))}): every customer branch would copy it",
+                "Delete those databases and roles on the template branch (its customers' branches are not affected), or point Providers__Neon__ParentBranchId at an empty one.");
     }
 
     private static async Task<DoctorFinding> RailwayAsync(IServiceProvider providers, CancellationToken cancellationToken)

@@ -48,7 +48,7 @@ public sealed class DoctorTests : IAsyncLifetime
 
         Assert.True(Doctor.Print(findings, printed), printed.ToString());
         Assert.Contains(findings, f => f.Check == "railway" && f.Detail.Contains("founder@setupclaw.example", StringComparison.Ordinal) && f.Detail.Contains("environment production", StringComparison.Ordinal));
-        Assert.Contains(findings, f => f.Check == "neon" && f.Detail.Contains("0 customer branches, 1 in all, limit 5000 (4999 free)", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.Check == "neon" && f.Detail.Contains("0 customer branches, 2 in all, limit 5000 (4998 free); template template (br-template-000002) is empty", StringComparison.Ordinal));
         Assert.Contains("All checks passed.", printed.ToString(), StringComparison.Ordinal);
         Assert.Empty(neon.Violations);
         Assert.Empty(railway.Violations);
@@ -62,6 +62,9 @@ public sealed class DoctorTests : IAsyncLifetime
     [InlineData("Stripe:SecretKey", "pk_test_123", "stripe", "sk_", "publishable")]
     [InlineData("ConnectionStrings:ControlDatabase", "Host=127.0.0.1;Port=1;Username=x;Password=y;Timeout=2", "control database", "", "PostgreSQL is running")]
     [InlineData("Providers:Neon:ProjectId", null, "neon", "Providers:Neon:ProjectId", "docs/operations.md")]
+    [InlineData("Providers:Neon:ParentBranchId", null, "neon", "Providers:Neon:ParentBranchId (an empty template branch", "docs/operations.md")]
+    [InlineData("Providers:Neon:ParentBranchId", "br-nowhere-1", "neon", "the template branch br-nowhere-1 does not exist", "empty template branch")]
+    [InlineData("Providers:Neon:ParentBranchId", "br-main-000001", "neon", "is the project's default branch", "empty template branch")]
     [InlineData("Providers:Railway:Image", null, "railway", "Providers:Railway:Image or Providers:Railway:Repo", "docs/operations.md")]
     [InlineData("Llm:Provider", "gemini", "model", "not supported", "anthropic")]
     public async Task Doctor_CommonFailure_SaysWhatIsWrongAndTheFix(string setting, string? value, string check, string detail, string fix)
@@ -91,6 +94,18 @@ public sealed class DoctorTests : IAsyncLifetime
         Assert.False(finding.Ok);
         Assert.Equal("1 customer(s) with a lifecycle error, 1 open orphan(s)", finding.Detail);
         Assert.Contains("/api/operator/customers/{id}/retry", finding.Fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Doctor_TemplateBranchWithADatabase_FailsNamingWhatToDelete()
+    {
+        neon.FillTemplate();
+
+        var finding = Assert.Single(await RunAsync(), f => f.Check == "neon");
+
+        Assert.False(finding.Ok);
+        Assert.Contains("template template is not empty (database neondb, role neondb_owner)", finding.Detail, StringComparison.Ordinal);
+        Assert.Contains("Delete those databases and roles", finding.Fix, StringComparison.Ordinal);
     }
 
     [Fact]

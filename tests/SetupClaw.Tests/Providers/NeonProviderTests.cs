@@ -42,6 +42,11 @@ public sealed class NeonProviderTests : IAsyncLifetime
         Assert.Equal(ResourceNames.Database(customer), connection.Database);
         Assert.NotEqual("parentpw", connection.Password);
         Assert.Equal(SslMode.Require, connection.SslMode);
+        // Made from the empty template, so it holds only its own role and database, nothing of the default branch.
+        var (parent, roles, databases) = neon.Lineage(ResourceNames.Branch(customer));
+        Assert.Equal(NeonSimulator.TemplateBranchId, parent);
+        Assert.Equal([ResourceNames.Database(customer)], roles);
+        Assert.Equal([ResourceNames.Database(customer)], databases);
     }
 
     [Fact]

@@ -23,6 +23,7 @@ public static class ProviderServices
             settings["Providers:Neon:BaseUrl"] = neon.ApiUrl.ToString();
             settings["Providers:Neon:ApiKey"] = neon.ApiKey;
             settings["Providers:Neon:ProjectId"] = NeonSimulator.ProjectId;
+            settings["Providers:Neon:ParentBranchId"] = NeonSimulator.TemplateBranchId;
             settings["Providers:Neon:OperationPollInterval"] = "00:00:00.020";
         }
 

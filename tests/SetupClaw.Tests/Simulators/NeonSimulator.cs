@@ -15,6 +15,9 @@ namespace SetupClaw.Tests.Simulators;
 public sealed class NeonSimulator : SimulatorHost
 {
     public const string ProjectId = "autumn-disk-484331";
+
+    /// <summary>The empty template branch customer branches are created from (<c>Providers:Neon:ParentBranchId</c>).</summary>
+    public const string TemplateBranchId = "br-template-000002";
     private readonly object gate = new();
     private readonly List<SimBranch> branches = [];
     private readonly Dictionary<string, SimOperation> operations = [];
@@ -24,6 +27,7 @@ public sealed class NeonSimulator : SimulatorHost
     {
         ApiKey = apiKey;
         branches.Add(new SimBranch("br-main-000001", "main", null, "ep-main-000001") { Roles = { ["neondb_owner"] = "parentpw" }, Databases = { "neondb" } });
+        branches.Add(new SimBranch(TemplateBranchId, "template", "br-main-000001", null));
     }
 
     public string ApiKey { get; }
@@ -46,7 +50,7 @@ public sealed class NeonSimulator : SimulatorHost
         {
             lock (gate)
             {
-                return [.. branches.Where(b => b.Name != "main").Select(b => b.Name)];
+                return [.. branches.Where(b => !IsPlatform(b)).Select(b => b.Name)];
             }
         }
     }
@@ -56,7 +60,7 @@ public sealed class NeonSimulator : SimulatorHost
     {
         lock (gate)
         {
-            branches.Add(new SimBranch($"br-{Next()}", name, branches[0].Id, $"ep-{Next()}"));
+            branches.Add(new SimBranch($"br-{Next()}", name, TemplateBranchId, $"ep-{Next()}"));
         }
     }
 
@@ -144,10 +148,49 @@ public sealed class NeonSimulator : SimulatorHost
                     : (404, Error("operation not found")),
                 ("GET", 3, "connection_uri", _) => ConnectionUri(query),
                 ("GET", 5, "branches", "endpoints") => ListEndpoints(segments[3]),
+                ("GET", 5, "branches", "databases") => Named(segments[3], "databases", b => b.Databases),
+                ("GET", 5, "branches", "roles") => Named(segments[3], "roles", b => b.Roles.Keys),
                 ("PATCH", 4, "endpoints", _) => UpdateEndpoint(segments[3], body),
                 _ => (404, Error($"{method} {path} is not simulated")),
             };
         }
+    }
+
+    /// <summary>Puts a database and its owner on the template branch, as an operator who forgot to empty it would.</summary>
+    public void FillTemplate()
+    {
+        lock (gate)
+        {
+            var template = branches.Single(b => b.Id == TemplateBranchId);
+            template.Roles["neondb_owner"] = "templatepw";
+            template.Databases.Add("neondb");
+        }
+    }
+
+    /// <summary>A branch's parent, and the roles and databases it holds (sorted).</summary>
+    public (string? Parent, string[] Roles, string[] Databases) Lineage(string name)
+    {
+        lock (gate)
+        {
+            var branch = branches.Single(b => b.Name == name);
+            return (branch.ParentId, [.. branch.Roles.Keys.Order(StringComparer.Ordinal)], [.. branch.Databases.Order(StringComparer.Ordinal)]);
+        }
+    }
+
+    private static bool IsPlatform(SimBranch branch) => branch.Name is "main" or "template";
+
+    private (int, JsonNode?) Named(string branchId, string kind, Func<SimBranch, IEnumerable<string>> names)
+    {
+        if (branches.FirstOrDefault(b => b.Id == branchId) is not { } branch)
+        {
+            return (404, Error("branch not found"));
+        }
+
+        var now = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture);
+        var items = names(branch).Select(n => (JsonNode)(kind == "databases"
+            ? new JsonObject { ["id"] = Math.Abs(n.GetHashCode(StringComparison.Ordinal)), ["branch_id"] = branch.Id, ["name"] = n, ["owner_name"] = branch.Roles.Keys.FirstOrDefault() ?? "neondb_owner", ["created_at"] = now, ["updated_at"] = now }
+            : new JsonObject { ["branch_id"] = branch.Id, ["name"] = n, ["protected"] = false, ["created_at"] = now, ["updated_at"] = now }));
+        return (200, new JsonObject { [kind] = new JsonArray([.. items]) });
     }
 
     private JsonObject ListBranches(string search) => new()
@@ -175,7 +218,13 @@ public sealed class NeonSimulator : SimulatorHost
             return (422, Error($"branches limit exceeded: {MaxBranches}", "BRANCHES_LIMIT_EXCEEDED"));
         }
 
-        var parent = branches[0];
+        // Neon's default without parent_id is the project's default branch (with its data and roles).
+        var parentId = body?["branch"]?["parent_id"]?.GetValue<string>() ?? branches[0].Id;
+        if (branches.FirstOrDefault(b => b.Id == parentId) is not { } parent)
+        {
+            return (404, Error($"branch {parentId} not found"));
+        }
+
         var wantsEndpoint = body?["endpoints"]?.AsArray().Any(e => e!["type"]!.GetValue<string>() == "read_write") == true;
         var branch = new SimBranch($"br-{Next()}", name, parent.Id, wantsEndpoint ? $"ep-{Next()}" : null);
         var endpointSpec = body?["endpoints"]?.AsArray().FirstOrDefault();
@@ -302,7 +351,7 @@ public sealed class NeonSimulator : SimulatorHost
         {
             lock (gate)
             {
-                return branches.Where(b => b.Name != "main" && b.EndpointId is not null).ToDictionary(b => b.Name, b => (b.MinCu, b.MaxCu));
+                return branches.Where(b => !IsPlatform(b) && b.EndpointId is not null).ToDictionary(b => b.Name, b => (b.MinCu, b.MaxCu));
             }
         }
     }

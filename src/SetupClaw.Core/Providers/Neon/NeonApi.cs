@@ -30,6 +30,12 @@ public interface INeonApi
     [Post("/projects/{projectId}/branches/{branchId}/databases")]
     Task<DatabaseResponse> CreateDatabaseAsync(string projectId, string branchId, [Body] DatabaseCreateRequest request, CancellationToken cancellationToken);
 
+    [Get("/projects/{projectId}/branches/{branchId}/databases")]
+    Task<DatabasesResponse> ListDatabasesAsync(string projectId, string branchId, CancellationToken cancellationToken);
+
+    [Get("/projects/{projectId}/branches/{branchId}/roles")]
+    Task<RolesResponse> ListRolesAsync(string projectId, string branchId, CancellationToken cancellationToken);
+
     [Get("/projects/{projectId}/branches/{branchId}/endpoints")]
     Task<EndpointsResponse> ListBranchEndpointsAsync(string projectId, string branchId, CancellationToken cancellationToken);
 
@@ -67,7 +73,13 @@ public sealed record DatabaseCreateRequest(DatabaseCreateRequest.DatabaseSpec Da
     public sealed record DatabaseSpec(string Name, string OwnerName);
 }
 
-public sealed record Branch(string Id, string Name, string? CurrentState);
+public sealed record Branch(string Id, string Name, string? CurrentState, bool? Default = null);
+
+public sealed record NamedItem(string Name);
+
+public sealed record DatabasesResponse(IReadOnlyList<NamedItem> Databases);
+
+public sealed record RolesResponse(IReadOnlyList<NamedItem> Roles);
 
 public sealed record Endpoint(string Id, string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu);
 
@@ -118,4 +130,6 @@ public sealed record ProjectResponse(ProjectResponse.ProjectInfo Project)
 [JsonSerializable(typeof(EndpointsResponse))]
 [JsonSerializable(typeof(EndpointResponse))]
 [JsonSerializable(typeof(EndpointUpdateRequest))]
+[JsonSerializable(typeof(DatabasesResponse))]
+[JsonSerializable(typeof(RolesResponse))]
 internal sealed partial class NeonJson : JsonSerializerContext;

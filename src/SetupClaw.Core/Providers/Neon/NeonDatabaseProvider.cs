@@ -134,7 +134,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
     {
         var plan = PlanCatalog.Get(request.PlanName);
         var body = new BranchCreateRequest(
-            new BranchCreateRequest.BranchSpec(name, string.IsNullOrWhiteSpace(settings.ParentBranchId) ? null : settings.ParentBranchId),
+            new BranchCreateRequest.BranchSpec(name, settings.ParentBranchId),
             [new BranchCreateRequest.EndpointSpec("read_write", MinCu, MaxCu(plan))],
             new Dictionary<string, string> { ["setupclaw-customer"] = request.CustomerId });
         try

@@ -12,7 +12,10 @@ public sealed class NeonOptions
 
     public string? ProjectId { get; set; }
 
-    /// <summary>The branch customer branches start from: an empty template (branches copy their parent's data).</summary>
+    /// <summary>
+    /// The branch customer branches start from (required): an empty template, with no databases and no roles. A
+    /// branch copies its parent's data and roles, so the project's default branch must never be the parent.
+    /// </summary>
     public string? ParentBranchId { get; set; }
 
     /// <summary>How often and how long to poll Neon operations.</summary>
@@ -31,6 +34,11 @@ public sealed class NeonOptions
         if (string.IsNullOrWhiteSpace(ProjectId))
         {
             yield return "Providers:Neon:ProjectId";
+        }
+
+        if (string.IsNullOrWhiteSpace(ParentBranchId))
+        {
+            yield return "Providers:Neon:ParentBranchId (an empty template branch: customer branches copy their parent's data and roles)";
         }
     }
 }
