@@ -107,6 +107,9 @@ public static class SetupClawServices
         services.AddSingleton<IWorkspaceSeeder, WorkspaceSeeder>();
         services.AddSingleton<ProvisioningStatusHandler>();
         services.AddHttpClient(HealthCheckActivity.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
+        services.AddSingleton<Gateway.ModelClients>();
+        services.AddSingleton<Gateway.ModelUsageStore>();
+        services.AddSingleton<Gateway.ModelGatewayHandler>();
         return services;
     }
 

@@ -74,6 +74,12 @@ public sealed class SiteFunctions(IServiceProvider services)
         [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorResealPath)] HttpRequest request, CancellationToken cancellationToken) =>
         RunAsync("OperatorReseal", request, null, cancellationToken);
 
+    /// <summary>The model gateway every runtime calls: every chat passes here, so the app runs on always-ready instances (docs/operations.md).</summary>
+    [Function("ModelGateway")]
+    public Task<IActionResult> ModelGatewayAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = ModelGatewayPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("ModelGateway", request, null, cancellationToken);
+
     /// <summary>The signup page at the site's root (host.json: empty routePrefix; app setting AzureWebJobsDisableHomepage=true).</summary>
     [Function("HomePage")]
     public Task<IActionResult> HomePageAsync(

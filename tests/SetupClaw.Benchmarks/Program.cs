@@ -3,7 +3,12 @@ using SetupClaw.Benchmarks;
 
 // ./setupclaw bench [N]                  provisioning: N paid signups to active
 // ./setupclaw bench runtime [memories]   one assistant runtime: start-up, memory, search, 50 concurrent chats
-if (args.Length > 0 && args[0] == "runtime")
+// ./setupclaw bench gateway [N]          the model gateway's added time to the first streamed token
+if (args.Length > 0 && args[0] == "gateway")
+{
+    await GatewayBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
+}
+else if (args.Length > 0 && args[0] == "runtime")
 {
     await RuntimeFootprintBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000);
 }

@@ -149,11 +149,17 @@ public sealed partial class ChatService(
             return Problems.Of(504, "Model timed out", $"The {model.Provider} model did not answer in time. Try again in a moment.");
         }
 
+        if (call.LastStatus == 429)
+        {
+            return call.BudgetResetsOn is { } resets
+                ? Problems.Of(429, "Monthly model budget reached", $"This assistant has used its plan's model tokens for this month; they renew on {resets}.")
+                : Problems.Of(429, "Model busy", "The model is rate-limiting requests right now: try again shortly.");
+        }
+
         var hint = call.LastStatus switch
         {
             401 or 403 => " The provider refused the key: check Llm:ApiKey on the SetupClaw control plane.",
             404 => " The provider does not know the model: check Llm:Model (and Llm:BaseUrl).",
-            429 => " The provider is rate-limiting: try again shortly.",
             >= 500 => " The provider is having trouble: try again shortly.",
             _ => "",
         };

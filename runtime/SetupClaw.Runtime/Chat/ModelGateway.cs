@@ -115,6 +115,9 @@ public sealed class ModelGateway : IDisposable
     public sealed class CallRecord
     {
         public int? LastStatus { get; set; }
+
+        /// <summary>When the SetupClaw gateway refused for the monthly token budget: the day it resets.</summary>
+        public string? BudgetResetsOn { get; set; }
     }
 
     private sealed class StatusRecorder(HttpMessageHandler inner) : DelegatingHandler(inner)
@@ -125,6 +128,7 @@ public sealed class ModelGateway : IDisposable
             if (CurrentCall.Value is { } call)
             {
                 call.LastStatus = (int)response.StatusCode;
+                call.BudgetResetsOn = response.Headers.TryGetValues("X-Budget-Resets-At", out var resets) ? resets.FirstOrDefault() : null;
             }
 
             return response;

@@ -26,6 +26,7 @@ public static class SealedColumns
 {
     public const string ApiKey = "api_key_encrypted";
     public const string DatabaseUrl = "database_url_encrypted";
+    public const string GatewayToken = "gateway_token_encrypted";
 }
 
 /// <summary>

@@ -11,6 +11,9 @@ public static class Secrets
     /// <summary><c>claw_</c> + 64 lowercase hex characters from a CSPRNG.</summary>
     public static string NewApiKey() => ApiKeyPrefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>A runtime's token for the control plane's model gateway: <c>gw_</c> + 64 hex.</summary>
+    public static string NewGatewayToken() => "gw_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
     /// <summary>An opaque bearer token for the success page's status polling.</summary>
     public static string NewStatusToken() => "st_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
 

@@ -68,6 +68,12 @@ public sealed record Customer
     public string? LifecycleError { get; init; }
 
     public DateTimeOffset? SuspendedAt { get; init; }
+
+    /// <summary>The hash of the runtime's model-gateway token; null once revoked.</summary>
+    public string? GatewayTokenHash { get; init; }
+
+    /// <summary>The token sealed for the service variables (the runtime presents it to the gateway).</summary>
+    public string? GatewayTokenEncrypted { get; init; }
 }
 
 public sealed record StepRecord(string Name, string Status, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, int? DurationMs, string? Error);
@@ -91,6 +97,12 @@ public interface ICustomerStore
 
     /// <summary>Stores credentials unless some are already reserved; returns the workspace id in force.</summary>
     Task<string> ReserveCredentialsAsync(string customerId, string workspaceId, string apiKeyHash, string apiKeyEncrypted, string apiKeyHint, CancellationToken cancellationToken);
+
+    /// <summary>Stores a gateway token unless one is reserved already (a retry keeps the first).</summary>
+    Task ReserveGatewayTokenAsync(string customerId, string tokenHash, string tokenEncrypted, CancellationToken cancellationToken);
+
+    /// <summary>The customer whose runtime holds this gateway token, or null (unknown or revoked).</summary>
+    Task<Customer?> FindByGatewayTokenAsync(string tokenHash, CancellationToken cancellationToken);
 
     Task RecordDatabaseAsync(string customerId, string? branchId, string? databaseUrlEncrypted, CancellationToken cancellationToken);
 

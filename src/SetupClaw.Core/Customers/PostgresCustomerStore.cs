@@ -14,7 +14,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         "workspace_id, instance_id, access_url, api_key_hash, api_key_encrypted, api_key_hint, api_key_revealed_at, " +
         "database_branch_id, database_url_encrypted, railway_service_id, provisioning_status, provisioning_step, " +
         "failure_reason, orchestration_id, provisioning_started_at, provisioned_at, created_at, billing_state, billing_state_at, " +
-        "desired_plan, desired_version, applied_version, lifecycle_instance, lifecycle_claimed_at, lifecycle_error, suspended_at, stripe_checkout_session_id";
+        "desired_plan, desired_version, applied_version, lifecycle_instance, lifecycle_claimed_at, lifecycle_error, suspended_at, stripe_checkout_session_id, gateway_token_hash, gateway_token_encrypted";
 
     public Task CreateAsync(NewCustomer customer, CancellationToken cancellationToken) =>
         ExecuteAsync(
@@ -61,6 +61,16 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             ?? throw Provisioning.Failures.CustomerNotFound(customerId);
     }
 
+    public Task ReserveGatewayTokenAsync(string customerId, string tokenHash, string tokenEncrypted, CancellationToken cancellationToken) =>
+        ExecuteAsync(
+            """
+            update customers set gateway_token_hash = @hash, gateway_token_encrypted = @sealed, updated_at = now()
+            where id = @id and gateway_token_hash is null
+            """, cancellationToken, ("id", customerId), ("hash", tokenHash), ("sealed", tokenEncrypted));
+
+    public async Task<Customer?> FindByGatewayTokenAsync(string tokenHash, CancellationToken cancellationToken) =>
+        (await QueryAsync($"select {Columns} from customers where gateway_token_hash = @hash", cancellationToken, ("hash", tokenHash))).SingleOrDefault();
+
     public Task RecordDatabaseAsync(string customerId, string? branchId, string? databaseUrlEncrypted, CancellationToken cancellationToken) =>
         ExecuteAsync("update customers set database_branch_id = @branch, database_url_encrypted = @url, updated_at = now() where id = @id",
             cancellationToken, ("id", customerId), ("branch", branchId), ("url", databaseUrlEncrypted));
@@ -78,7 +88,8 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         ExecuteAsync(
             """
             update customers set provisioning_status = 'failed', failure_reason = @reason,
-                api_key_hash = null, api_key_encrypted = null, database_url_encrypted = null, updated_at = now()
+                api_key_hash = null, api_key_encrypted = null, database_url_encrypted = null,
+                gateway_token_hash = null, gateway_token_encrypted = null, updated_at = now()
             where id = @id and provisioning_status = 'provisioning'
             """,
             cancellationToken, ("id", customerId), ("reason", reason));
@@ -103,6 +114,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             """
             update customers set provisioning_status = 'deprovisioned', provisioning_step = 'deprovisioned',
                 api_key_hash = null, api_key_encrypted = null, database_url_encrypted = null,
+                gateway_token_hash = null, gateway_token_encrypted = null,
                 access_url = null, deprovisioned_at = now(), updated_at = now()
             where id = @id
             """,
@@ -125,6 +137,8 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             select id, 'api_key_encrypted', api_key_encrypted from customers where api_key_encrypted is not null
             union all
             select id, 'database_url_encrypted', database_url_encrypted from customers where database_url_encrypted is not null
+            union all
+            select id, 'gateway_token_encrypted', gateway_token_encrypted from customers where gateway_token_encrypted is not null
             """);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var list = new List<(string, string, string)>();
@@ -143,6 +157,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         {
             Credentials.SealedColumns.ApiKey => Credentials.SealedColumns.ApiKey,
             Credentials.SealedColumns.DatabaseUrl => Credentials.SealedColumns.DatabaseUrl,
+            Credentials.SealedColumns.GatewayToken => Credentials.SealedColumns.GatewayToken,
             _ => throw new ArgumentOutOfRangeException(nameof(column), column, "Not a sealed column."),
         };
         return await ExecuteAsync($"update customers set {name} = @resealed where id = @id and {name} = @previous",
@@ -267,6 +282,8 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             LifecycleError = S(32),
             SuspendedAt = T(33),
             StripeCheckoutSessionId = S(34),
+            GatewayTokenHash = S(35),
+            GatewayTokenEncrypted = S(36),
         };
     }
 }

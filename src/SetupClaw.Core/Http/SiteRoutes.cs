@@ -45,6 +45,8 @@ public static class SiteRoutes
     public const string OperatorRetryPath = "api/operator/customers/{customerId}/retry";
     public const string OperatorBindSubscriptionPath = "api/operator/customers/{customerId}/subscription";
     public const string OperatorResealPath = "api/operator/reseal";
+    public const string ModelGatewayBase = "api/llm/v1";
+    public const string ModelGatewayPath = ModelGatewayBase + "/chat/completions";
     public const string HomePath = "";
     public const string SuccessPath = "success/{customerId}";
     public const string CheckoutPath = "checkout/{customerId}";
@@ -66,6 +68,7 @@ public static class SiteRoutes
         new("OperatorBindSubscription", Post, OperatorBindSubscriptionPath, true,
             c => c.Get<OperatorHandler>().BindSubscriptionAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
         new("OperatorReseal", Post, OperatorResealPath, false, c => c.Get<OperatorHandler>().ResealAsync(c.Request, c.CancellationToken)),
+        new("ModelGateway", Post, ModelGatewayPath, false, c => c.Get<Gateway.ModelGatewayHandler>().ChatCompletionsAsync(c.Request, c.CancellationToken)),
         new("HomePage", Get, HomePath, false, _ => Task.FromResult(SitePages.Html("index"))),
         new("SuccessPage", Get, SuccessPath, false, _ => Task.FromResult(SitePages.Html("success"))),
         new("CheckoutPage", Get, CheckoutPath, false, c => c.Get<OfflineCheckoutHandler>().CheckoutPageAsync(c.Value("customerId"), c.CancellationToken)),

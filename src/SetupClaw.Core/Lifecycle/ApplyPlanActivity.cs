@@ -14,7 +14,7 @@ namespace SetupClaw.Lifecycle;
 /// </summary>
 public sealed class ApplyPlanActivity(
     ICustomerStore customers, LifecycleStore store, IDatabaseProvider database, IComputeProvider compute, ICustomerData data,
-    SecretBox secretBox, IOptions<LlmOptions> llm) : TaskActivity<PlanTarget, bool>
+    SecretBox secretBox, IOptions<LlmOptions> llm, IOptions<Billing.AppOptions> app) : TaskActivity<PlanTarget, bool>
 {
     public override async Task<bool> RunAsync(TaskActivityContext context, PlanTarget input)
     {
@@ -29,7 +29,7 @@ public sealed class ApplyPlanActivity(
 
         await database.ResizeAsync(input.CustomerId, plan.Name, CancellationToken.None);
         await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted, customer.Id, SealedColumns.DatabaseUrl), plan.Skills, CancellationToken.None);
-        await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value), CancellationToken.None);
+        await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value.PublicBaseUrl), CancellationToken.None);
         return true;
     }
 }

@@ -1,6 +1,10 @@
 namespace SetupClaw.Plans;
 
-/// <summary>What a customer buys. Limits and features live in code; prices and Stripe price ids come from configuration.</summary>
+/// <summary>
+/// What a customer buys. Limits and features live in code; prices and Stripe price ids come from configuration.
+/// <see cref="MonthlyTokens"/> is the model gateway's monthly budget (input + output tokens), overridable by
+/// <c>Plans:{Plan}:MonthlyTokens</c>; the message limit stays beside it.
+/// </summary>
 public sealed record Plan(
     string Name,
     string DisplayName,
@@ -9,7 +13,8 @@ public sealed record Plan(
     IReadOnlyList<string> Features,
     IReadOnlyList<string> Skills,
     double Vcpus,
-    int MemoryMb)
+    int MemoryMb,
+    long MonthlyTokens)
 {
     public const string Starter = "starter";
     public const string Pro = "pro";
@@ -19,14 +24,14 @@ public sealed record Plan(
     private static readonly string[] StarterSkills = ["daily-briefing", "note-taker", "writing-helper"];
     private static readonly string[] ProSkills = [.. StarterSkills, "email-drafter", "meeting-prep", "research-brief"];
 
-    public static readonly Plan StarterPlan = new(Starter, "Starter", 5_000, 3, ["chat", "memory", "web_search"], StarterSkills, 0.5, 512);
+    public static readonly Plan StarterPlan = new(Starter, "Starter", 5_000, 3, ["chat", "memory", "web_search"], StarterSkills, 0.5, 512, 2_000_000);
 
     public static readonly Plan ProPlan = new(Pro, "Pro", 20_000, 10,
-        ["chat", "memory", "web_search", "gmail", "calendar", "browser"], ProSkills, 1, 1024);
+        ["chat", "memory", "web_search", "gmail", "calendar", "browser"], ProSkills, 1, 1024, 10_000_000);
 
     /// <summary>Team has no agent limit (null), never the prototype's magic -1.</summary>
     public static readonly Plan TeamPlan = new(Team, "Team", 100_000, null,
-        ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], [.. ProSkills, "team-handoff"], 2, 2048);
+        ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], [.. ProSkills, "team-handoff"], 2, 2048, 50_000_000);
 
     public static IReadOnlyList<Plan> All { get; } = [StarterPlan, ProPlan, TeamPlan];
 }

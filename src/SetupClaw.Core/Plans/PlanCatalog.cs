@@ -9,6 +9,9 @@ public sealed class PlanPriceOptions
     public string? StripePriceId { get; set; }
 
     public decimal MonthlyPriceUsd { get; set; }
+
+    /// <summary>Overrides the plan's monthly model-token budget.</summary>
+    public long? MonthlyTokens { get; set; }
 }
 
 public sealed class PlansOptions
@@ -43,6 +46,13 @@ public sealed class PlanCatalog(IOptions<PlansOptions> options)
         Plan.Team => options.Value.Team,
         _ => throw new ArgumentOutOfRangeException(nameof(plan), plan.Name, "Unknown plan."),
     };
+
+    /// <summary>The plan's monthly model-token budget: <c>Plans:{Plan}:MonthlyTokens</c>, else the plan's default.</summary>
+    public long TokenBudgetOf(Plan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return PriceOf(plan).MonthlyTokens is { } configured && configured > 0 ? configured : plan.MonthlyTokens;
+    }
 
     public bool TryGetByPriceId(string? priceId, [NotNullWhen(true)] out Plan? plan)
     {

@@ -1,9 +1,10 @@
 namespace SetupClaw.Provisioning;
 
 /// <summary>
-/// The model every provisioned assistant uses, bound from <c>Llm</c> (environment <c>Llm__Provider</c>, ...). The
-/// control plane passes these settings to each runtime as service variables of the same names; with none set, the
-/// assistants run and their chat says which setting to add.
+/// The model every provisioned assistant uses, bound from <c>Llm</c> (environment <c>Llm__Provider</c>, ...). Only the
+/// control plane's model gateway uses them: each runtime is told the gateway's address and a token of its own
+/// (<see cref="GatewayVariables"/>), never the provider key. With none set, the assistants run and their chat says
+/// which setting to add.
 /// </summary>
 public sealed class LlmOptions
 {
@@ -21,17 +22,33 @@ public sealed class LlmOptions
 
     public int? MaxOutputTokens { get; set; }
 
-    /// <summary>The runtime's variables for these settings: only the ones that are set.</summary>
-    public IEnumerable<KeyValuePair<string, string>> RuntimeVariables()
+    /// <summary>Most messages one request may carry (history included).</summary>
+    public int MaxMessages { get; set; } = 100;
+
+    /// <summary>Most characters of message text one request may carry (about a quarter of that in tokens).</summary>
+    public int MaxPromptCharacters { get; set; } = 400_000;
+
+    public bool IsConfigured => !string.IsNullOrWhiteSpace(Provider);
+
+    /// <summary>
+    /// A runtime's model settings: the gateway as an OpenAI-compatible endpoint and the runtime's own token. None when
+    /// no model is configured (the runtime's chat then says which setting to add).
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, string>> GatewayVariables(Uri gateway, string token)
     {
-        var values = new (string Key, string? Value)[]
+        ArgumentNullException.ThrowIfNull(gateway);
+        if (!IsConfigured)
         {
-            ("Llm__Provider", Provider),
-            ("Llm__BaseUrl", BaseUrl),
-            ("Llm__ApiKey", ApiKey),
-            ("Llm__Model", Model),
-            ("Llm__MaxOutputTokens", MaxOutputTokens?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-        };
-        return values.Where(v => !string.IsNullOrWhiteSpace(v.Value)).Select(v => KeyValuePair.Create(v.Key, v.Value!.Trim()));
+            yield break;
+        }
+
+        yield return KeyValuePair.Create("Llm__Provider", "openai");
+        yield return KeyValuePair.Create("Llm__BaseUrl", gateway.ToString().TrimEnd('/'));
+        yield return KeyValuePair.Create("Llm__ApiKey", token);
+        yield return KeyValuePair.Create("Llm__Model", string.IsNullOrWhiteSpace(Model) ? "default" : Model.Trim());
+        if (MaxOutputTokens is { } max)
+        {
+            yield return KeyValuePair.Create("Llm__MaxOutputTokens", max.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
     }
 }

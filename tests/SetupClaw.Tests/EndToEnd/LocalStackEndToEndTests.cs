@@ -53,6 +53,9 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         Assert.Equal("Stub reply to: Where are my compiler notes?", (await chat.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("reply").GetString());
         var prompt = stack.Model.Requests.Last().System;
+        // Through the gateway: the provider saw the platform key, and the tokens were counted for this customer.
+        Assert.Equal($"Bearer {stack.Model.ApiKey}", stack.Model.Requests.Last().Authorization);
+        Assert.True(await stack.Database.CountAsync($"select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where customer_id = '{customerId}'") > 0);
         Assert.Contains("grace@example.com", prompt, StringComparison.Ordinal);
         Assert.Contains("red binder", prompt, StringComparison.Ordinal);
         Assert.Contains("## Skill: meeting-prep", prompt, StringComparison.Ordinal);
@@ -120,13 +123,17 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         var environment = (await File.ReadAllTextAsync($"/proc/{pid}/environ")).Split('\0', StringSplitOptions.RemoveEmptyEntries)
             .Select(e => e.Split('=', 2)).ToDictionary(e => e[0], e => e.Length > 1 ? e[1] : "");
         var superuserPassword = new Npgsql.NpgsqlConnectionStringBuilder(TestDatabase.AdminConnectionString).Password;
-        string[] platformSecrets = [LocalHostProcess.AdminKey, LocalHostProcess.WebhookSecret, stack.Database.ConnectionString, TestDatabase.AdminConnectionString];
+        // The platform's model key above all: the runtime calls the control plane's gateway with a token of its own.
+        string[] platformSecrets = [stack.Model.ApiKey, LocalHostProcess.AdminKey, LocalHostProcess.WebhookSecret, stack.Database.ConnectionString, TestDatabase.AdminConnectionString];
         foreach (var secret in platformSecrets.Concat(string.IsNullOrEmpty(superuserPassword) ? [] : [superuserPassword]))
         {
             Assert.DoesNotContain(environment.Values, v => v.Contains(secret, StringComparison.Ordinal));
             Assert.DoesNotContain(secret, await File.ReadAllTextAsync(Path.Combine(stack.Host.StateDirectory, serviceId + ".json")), StringComparison.Ordinal);
         }
 
+        Assert.DoesNotContain(stack.Model.ApiKey, await File.ReadAllTextAsync($"/proc/{pid}/cmdline"), StringComparison.Ordinal);
+        Assert.StartsWith("gw_", environment["Llm__ApiKey"], StringComparison.Ordinal);
+        Assert.Equal(new Uri(stack.Host.BaseUrl, "/api/llm/v1").ToString().TrimEnd('/'), environment["Llm__BaseUrl"]);
         Assert.DoesNotContain(environment.Keys, k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
             || k.StartsWith("Security__", StringComparison.Ordinal) || k.StartsWith("Stripe__", StringComparison.Ordinal) || k.StartsWith("Providers__", StringComparison.Ordinal));
 

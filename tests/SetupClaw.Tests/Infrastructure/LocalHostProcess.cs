@@ -25,6 +25,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
 
     public string StateDirectory { get; }
 
+    public int ProcessId => process.Id;
+
     public HttpClient CreateClient() => new() { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
 
     public string Output
