@@ -149,6 +149,11 @@ public sealed partial class ChatService(
             return Problems.Of(504, "Model timed out", $"The {model.Provider} model did not answer in time. Try again in a moment.");
         }
 
+        if (call.LastStatus == 402)
+        {
+            return Problems.Of(402, "Assistant suspended", "The subscription is suspended: chat resumes once the payment goes through.");
+        }
+
         if (call.LastStatus == 429)
         {
             return call.BudgetResetsOn is { } resets

@@ -96,12 +96,12 @@ public sealed class SecretBox
                 throw new CryptographicException($"Sealed with key {keyId}, which is not configured (Security:EncryptionKey or Security:PreviousEncryptionKeys).");
             }
 
-            return Decrypt(key, Convert.FromBase64String(sealedText[(colon + 1)..]), Context(customerId, column));
+            return Decrypt(key, FromBase64(sealedText[(colon + 1)..]), Context(customerId, column));
         }
 
         if (sealedText.StartsWith("v1:", StringComparison.Ordinal))
         {
-            var input = Convert.FromBase64String(sealedText[3..]);
+            var input = FromBase64(sealedText[3..]);
             foreach (var key in keys.Values)
             {
                 try
@@ -134,6 +134,18 @@ public sealed class SecretBox
         using var aes = new AesGcm(key, TagSize);
         aes.Decrypt(input.AsSpan(0, NonceSize), input.AsSpan(NonceSize + TagSize), input.AsSpan(NonceSize, TagSize), plaintext, associatedData);
         return Encoding.UTF8.GetString(plaintext);
+    }
+
+    private static byte[] FromBase64(string text)
+    {
+        try
+        {
+            return Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            throw new CryptographicException("The sealed value is not valid base64 (damaged).");
+        }
     }
 
     private static byte[] Context(string customerId, string column) => Encoding.UTF8.GetBytes($"setupclaw/{customerId}/{column}");

@@ -30,6 +30,9 @@ public sealed partial class ModelGatewayHandler(
     ILogger<ModelGatewayHandler> logger)
 {
     public const int MaxBodyBytes = 1024 * 1024;
+
+    /// <summary>How long one provider call may take, whatever the caller does.</summary>
+    public static readonly TimeSpan UpstreamTimeout = TimeSpan.FromMinutes(3);
     public const string ResetsAtHeader = "X-Budget-Resets-At";
 
     public async Task<IResult> ChatCompletionsAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -52,6 +55,11 @@ public sealed partial class ModelGatewayHandler(
         if (customer.Status == CustomerStatus.Suspended || customer.BillingState == BillingStates.Suspended)
         {
             return Results.Problem("The subscription is suspended: the assistant's model calls resume once the payment goes through.", statusCode: 402, title: "Assistant suspended");
+        }
+
+        if (customer.Status != CustomerStatus.Active || customer.BillingState != BillingStates.Active)
+        {
+            return Problems.Forbidden("This assistant is not active (it is being set up, cancelled or removed): it cannot call the model.");
         }
 
         if (models.Client is not { } client)
@@ -109,16 +117,23 @@ public sealed partial class ModelGatewayHandler(
     {
         var call = ModelClients.Begin();
         ChatResponse response;
+        using var upstream = new CancellationTokenSource(UpstreamTimeout);
         try
         {
-            response = await client.GetResponseAsync(chat.Messages, options, cancellationToken);
+            // Not the caller's token: a caller that hangs up does not make the provider's work free.
+            response = await client.GetResponseAsync(chat.Messages, options, upstream.Token);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
             return UpstreamFailed(customerId, call, e);
         }
 
         var (input, output) = (response.Usage?.InputTokenCount ?? 0, response.Usage?.OutputTokenCount ?? 0);
+        if (input + output == 0)
+        {
+            (input, output) = (Estimate(chat), Math.Max(1, response.Text.Length / 4));
+        }
+
         await usage.AddAsync(customerId, period, input, output, CancellationToken.None);
         var id = CompletionId();
         return Results.Json(new JsonObject
@@ -143,6 +158,7 @@ public sealed partial class ModelGatewayHandler(
         return call.LastStatus switch
         {
             429 => Results.Problem("The model provider is rate-limiting SetupClaw right now: try again shortly.", statusCode: 429, title: "Model provider busy"),
+            400 or 413 or 422 => Problems.BadRequest("Request refused by the model", "The model provider refused these messages (too long for the model, or a shape it does not take)."),
             _ when e is TaskCanceledException or TimeoutException => Results.Problem("The model provider did not answer in time: try again.", statusCode: 504, title: "Model timed out"),
             { } status => Results.Problem($"The model provider answered HTTP {status}. The operator sees the detail in the control plane's log.", statusCode: 502, title: "Model call failed"),
             null => Results.Problem("The model provider could not be reached. The operator sees the detail in the control plane's log.", statusCode: 502, title: "Model call failed"),
@@ -151,6 +167,18 @@ public sealed partial class ModelGatewayHandler(
 
     /// <summary>Reads the OpenAI request: text messages of system, user and assistant, within the caps.</summary>
     private ChatRequest? Parse(string body)
+    {
+        try
+        {
+            return ParseShapes(body);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException)
+        {
+            return null; // a value of a kind the field never has (JsonNode throws on the access): not an OpenAI request
+        }
+    }
+
+    private ChatRequest? ParseShapes(string body)
     {
         JsonNode? root;
         try
@@ -192,6 +220,11 @@ public sealed partial class ModelGatewayHandler(
             messages.Add(new ChatMessage(new ChatRole(role), text));
         }
 
+        if (!messages.Any(m => m.Role != ChatRole.System && m.Text.Length > 0))
+        {
+            return ChatRequest.Refused(Problems.BadRequest("Nothing to answer", "Send at least one user or assistant message with text."));
+        }
+
         if (characters > caps.MaxPromptCharacters)
         {
             return ChatRequest.Refused(Problems.BadRequest("Prompt too large",
@@ -229,6 +262,9 @@ public sealed partial class ModelGatewayHandler(
         }
     }
 
+    /// <summary>About four characters a token: what is counted when the provider reports no usage.</summary>
+    private static long Estimate(ChatRequest chat) => Math.Max(1, chat.Messages.Sum(m => (long)m.Text.Length) / 4);
+
     private static JsonObject Usage(long input, long output) =>
         new() { ["prompt_tokens"] = input, ["completion_tokens"] = output, ["total_tokens"] = input + output };
 
@@ -263,8 +299,13 @@ public sealed partial class ModelGatewayHandler(
         public async Task ExecuteAsync(HttpContext httpContext)
         {
             ArgumentNullException.ThrowIfNull(httpContext);
-            var cancellationToken = httpContext.RequestAborted;
+            // The provider call ends by itself (or its timeout), not when the client goes: what the model spends is
+            // counted even if the caller hangs up before the usage arrives.
+            using var upstream = new CancellationTokenSource(UpstreamTimeout);
+            var clientGone = httpContext.RequestAborted;
             var response = httpContext.Response;
+            var written = new StringBuilder();
+            var writing = true;
             var id = CompletionId();
             var created = gateway.Clock.GetUtcNow().ToUnixTimeSeconds();
             var call = ModelClients.Begin();
@@ -273,7 +314,7 @@ public sealed partial class ModelGatewayHandler(
             var started = false;
             try
             {
-                await foreach (var update in client.GetStreamingResponseAsync(chat.Messages, options, cancellationToken))
+                await foreach (var update in client.GetStreamingResponseAsync(chat.Messages, options, upstream.Token))
                 {
                     foreach (var used in update.Contents.OfType<UsageContent>())
                     {
@@ -295,11 +336,27 @@ public sealed partial class ModelGatewayHandler(
                         response.Headers.CacheControl = "no-cache";
                     }
 
-                    await WriteAsync(response, Chunk(id, created, new JsonObject { ["content"] = update.Text }, null), cancellationToken);
+                    written.Append(update.Text);
+                    if (writing && !clientGone.IsCancellationRequested)
+                    {
+                        try
+                        {
+                            await WriteAsync(response, Chunk(id, created, new JsonObject { ["content"] = update.Text }, null), clientGone);
+                        }
+                        catch (Exception) when (clientGone.IsCancellationRequested)
+                        {
+                            writing = false; // the caller left: read on to the provider's usage
+                        }
+                    }
                 }
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e)
             {
+                if (clientGone.IsCancellationRequested)
+                {
+                    return;
+                }
+
                 if (!started)
                 {
                     await gateway.UpstreamFailed(customerId, call, e).ExecuteAsync(httpContext);
@@ -312,11 +369,24 @@ public sealed partial class ModelGatewayHandler(
             }
             finally
             {
+                // No usage from the provider (it broke off, or sends none): an estimate, never nothing.
+                if (input + output == 0 && written.Length > 0)
+                {
+                    (input, output) = (Estimate(chat), Math.Max(1, written.Length / 4));
+                }
+
                 if (input + output > 0)
                 {
                     await gateway.UsageStore.AddAsync(customerId, period, input, output, CancellationToken.None);
                 }
             }
+
+            if (clientGone.IsCancellationRequested)
+            {
+                return;
+            }
+
+            var cancellationToken = clientGone;
 
             if (!started)
             {

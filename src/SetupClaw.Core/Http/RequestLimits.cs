@@ -125,7 +125,13 @@ public sealed class RequestLimits : IDisposable
             foreach (var entry in entries.Reverse())
             {
                 // Azure writes address:port; IPv6 may come in brackets.
-                var host = entry.StartsWith('[') ? entry[1..entry.IndexOf(']', StringComparison.Ordinal)] : entry.Count(c => c == ':') == 1 ? entry[..entry.IndexOf(':', StringComparison.Ordinal)] : entry;
+                var close = entry.IndexOf(']', StringComparison.Ordinal);
+                if (entry.StartsWith('[') && close < 2)
+                {
+                    continue; // malformed: never from the front end
+                }
+
+                var host = entry.StartsWith('[') ? entry[1..close] : entry.Count(c => c == ':') == 1 ? entry[..entry.IndexOf(':', StringComparison.Ordinal)] : entry;
                 if (IPAddress.TryParse(host, out var parsed) && !IPAddress.IsLoopback(parsed))
                 {
                     return parsed.ToString();

@@ -157,6 +157,20 @@ public sealed class ModelGatewayTests : IAsyncLifetime
             ["model"] = "m", ["messages"] = new JsonArray(new JsonObject { ["role"] = "tool", ["content"] = "x" }),
         }));
         using var notJson = await stack.Http.SendAsync(RawRequest(token, "{\"messages\": ["));
+        // Shapes JsonNode throws on when read: each a 400, never a 500.
+        string[] odd =
+        [
+            "{\"messages\": [1]}", "{\"messages\": [{\"role\": \"user\", \"content\": [\"hi\"]}]}",
+            "{\"messages\": [{\"role\": \"user\", \"content\": [{\"type\": 1, \"text\": \"hi\"}]}]}",
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"stream_options\": true}",
+            "{\"messages\": [], \"messages\": []}", "{\"messages\": [{\"role\": \"system\", \"content\": \"only a system prompt\"}]}",
+        ];
+        foreach (var body in odd)
+        {
+            using var answer = await stack.Http.SendAsync(RawRequest(token, body));
+            Assert.True(answer.StatusCode == HttpStatusCode.BadRequest, $"{body}: {(int)answer.StatusCode}");
+        }
+
 
         Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
         Assert.Contains("1 to 20 messages", await tooMany.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -170,7 +184,7 @@ public sealed class ModelGatewayTests : IAsyncLifetime
     {
         var customerId = await stack.SignupAsync($"{Guid.NewGuid():N}@example.com", plan);
         var token = Secrets.NewGatewayToken();
-        await stack.Database.ExecuteAsync($"update customers set gateway_token_hash = '{Secrets.Hash(token)}', billing_state = 'active' where id = '{customerId}'");
+        await stack.Database.ExecuteAsync($"update customers set gateway_token_hash = '{Secrets.Hash(token)}', billing_state = 'active', provisioning_status = 'active' where id = '{customerId}'");
         return (customerId, token);
     }
 
