@@ -48,7 +48,8 @@ public sealed class ProductionSettingsTests
     public void Reachable_WithOwnSecretsAStripeKeyAndAPublicAddress_HasNoProblems()
     {
         var settings = Own(Sample());
-        settings["Stripe:SecretKey"] = "rk_live_0123456789abcdefghijklmnop";
+        // A restricted key (rk_…) is accepted as well as a secret one; an obvious placeholder, never a real key.
+        settings["Stripe:SecretKey"] = "rk_test_placeholder_not_a_real_key";
         settings["App:PublicBaseUrl"] = "https://claw.example.com";
         Assert.Empty(ProductionSettings.Problems(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), reachable: true));
     }
