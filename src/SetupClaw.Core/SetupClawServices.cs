@@ -86,11 +86,7 @@ public static class SetupClawServices
         services.AddSingleton<SignupHandler>();
         services.AddSingleton<StripeWebhookHandler>();
         services.AddSingleton<OfflineCheckoutHandler>();
-        services.AddSingleton<IStripeClient>(sp =>
-        {
-            var stripe = sp.GetRequiredService<IOptions<StripeOptions>>().Value;
-            return new StripeClient(stripe.SecretKey, apiBase: stripe.ApiBase?.ToString().TrimEnd('/'));
-        });
+        services.AddSingleton<IStripeClient>(sp => sp.GetRequiredService<IOptions<StripeOptions>>().Value.CreateClient());
         services.AddSingleton<StripeReader>();
         services.AddSingleton<ICheckoutGateway>(sp => sp.GetRequiredService<IOptions<StripeOptions>>().Value.IsOffline
             ? ActivatorUtilities.CreateInstance<OfflineCheckoutGateway>(sp)

@@ -14,6 +14,9 @@ public sealed class StripeOptions
     public Uri? ApiBase { get; set; }
 
     public bool IsOffline => string.IsNullOrWhiteSpace(SecretKey);
+
+    /// <summary>Stripe.net's client for this key and address: the hosts and the doctor build it the same way.</summary>
+    public Stripe.StripeClient CreateClient() => new(SecretKey, apiBase: ApiBase?.ToString().TrimEnd('/'));
 }
 
 public sealed class AppOptions

@@ -97,10 +97,11 @@ public sealed partial class ModelGatewayHandler(
         if (used.Total >= budget)
         {
             var resets = period.AddMonths(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            return new BudgetExceeded(Results.Problem(
+            // The reset date in a header too: the runtime passes it on to the customer.
+            return Answers.WithHeaders(Results.Problem(
                 $"This assistant has used its {plan.DisplayName} plan's {budget.ToString("N0", CultureInfo.InvariantCulture)} model tokens for this month ({used.Total.ToString("N0", CultureInfo.InvariantCulture)} used); the budget resets on {resets} (UTC).",
                 statusCode: 429, title: "Monthly token budget reached",
-                extensions: new Dictionary<string, object?> { ["limit"] = "monthly_tokens", ["budget"] = budget, ["used"] = used.Total, ["resetsOn"] = resets }), resets);
+                extensions: new Dictionary<string, object?> { ["limit"] = "monthly_tokens", ["budget"] = budget, ["used"] = used.Total, ["resetsOn"] = resets }), (ResetsAtHeader, resets));
         }
 
         var options = new ChatOptions
@@ -276,17 +277,6 @@ public sealed partial class ModelGatewayHandler(
     private sealed record ChatRequest(List<ChatMessage> Messages, bool Stream, bool IncludeUsage, int? MaxTokens, IResult? Problem)
     {
         public static ChatRequest Refused(IResult problem) => new([], false, false, null, problem);
-    }
-
-    /// <summary>429 for the budget, with its reset date in a header too (the runtime passes it on to the customer).</summary>
-    private sealed class BudgetExceeded(IResult inner, string resetsOn) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            ArgumentNullException.ThrowIfNull(httpContext);
-            httpContext.Response.Headers[ResetsAtHeader] = resetsOn;
-            return inner.ExecuteAsync(httpContext);
-        }
     }
 
     /// <summary>

@@ -20,7 +20,8 @@ public static class Problems
 
     /// <summary>429 with <c>Retry-After</c> (whole seconds) and a message that says when to try again.</summary>
     public static IResult TooManyRequests(string detail, TimeSpan retryAfter) =>
-        new WithRetryAfter(Results.Problem(detail, statusCode: 429, title: "Too many requests"), retryAfter);
+        Answers.WithHeaders(Results.Problem(detail, statusCode: 429, title: "Too many requests"),
+            ("Retry-After", Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     public static IResult UnsupportedMediaType(string expected) =>
         Results.Problem($"Send the body as {expected}.", statusCode: 415, title: "Unsupported media type");
@@ -30,27 +31,23 @@ public static class Problems
 public static class Answers
 {
     /// <summary><paramref name="result"/> with <c>Cache-Control: no-store</c>: for answers that carry secrets or tokens.</summary>
-    public static IResult NoStore(IResult result) => new NoStoreResult(result);
+    public static IResult NoStore(IResult result) => WithHeaders(result, ("Cache-Control", "no-store"), ("Pragma", "no-cache"));
 
-    private sealed class NoStoreResult(IResult inner) : IResult
+    /// <summary><paramref name="result"/> with these response headers set before it runs.</summary>
+    public static IResult WithHeaders(IResult result, params (string Name, string Value)[] headers) => new HeaderResult(result, headers);
+
+    private sealed class HeaderResult(IResult inner, (string Name, string Value)[] headers) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {
             ArgumentNullException.ThrowIfNull(httpContext);
-            httpContext.Response.Headers.CacheControl = "no-store";
-            httpContext.Response.Headers.Pragma = "no-cache";
+            foreach (var (name, value) in headers)
+            {
+                httpContext.Response.Headers[name] = value;
+            }
+
             return inner.ExecuteAsync(httpContext);
         }
-    }
-}
-
-internal sealed class WithRetryAfter(IResult inner, TimeSpan retryAfter) : IResult
-{
-    public Task ExecuteAsync(HttpContext httpContext)
-    {
-        ArgumentNullException.ThrowIfNull(httpContext);
-        httpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return inner.ExecuteAsync(httpContext);
     }
 }
 

@@ -171,15 +171,15 @@ public sealed class Doctor(IConfiguration configuration)
             ? new DoctorFinding("production settings", true, "every plan has a price id, the admin key is long enough, no secret has its sample value")
             : new DoctorFinding("production settings", false, string.Join(" ", problems), "Set each named setting (docs/deployment.md lists them); the host refuses to start until then."));
 
-        var client = new global::Stripe.StripeClient(stripe.SecretKey, apiBase: stripe.ApiBase?.ToString().TrimEnd('/'));
-        var plans = configuration.GetSection(Plans.PlansOptions.Section).Get<Plans.PlansOptions>() ?? new Plans.PlansOptions();
+        var client = stripe.CreateClient();
+        var plans = new Plans.PlanCatalog(Options.Create(configuration.GetSection(Plans.PlansOptions.Section).Get<Plans.PlansOptions>() ?? new Plans.PlansOptions()));
         var priceProblems = new List<string>();
         var prices = new List<string>();
         try
         {
             foreach (var plan in Plans.Plan.All)
             {
-                var id = new Plans.PlanCatalog(Options.Create(plans)).PriceOf(plan).StripePriceId;
+                var id = plans.PriceOf(plan).StripePriceId;
                 if (string.IsNullOrWhiteSpace(id))
                 {
                     continue; // named by the production settings finding

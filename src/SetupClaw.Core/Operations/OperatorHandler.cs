@@ -54,7 +54,7 @@ public sealed class OperatorHandler(
 
         if (!Providers.CustomerIds.IsValid(customerId) || !await lifecycleStore.RequestRetryAsync(customerId, cancellationToken))
         {
-            return Problems.NotFound($"There is no customer '{(customerId.Length > 40 ? customerId[..40] + "…" : customerId)}'.");
+            return UnknownCustomer(customerId);
         }
 
         var run = await lifecycle.KickAsync(durable, customerId, cancellationToken);
@@ -86,10 +86,7 @@ public sealed class OperatorHandler(
         try
         {
             var body = await RequestBodies.ReadLimitedAsync(request, 4 * 1024, cancellationToken);
-            using var json = body is null ? null : System.Text.Json.JsonDocument.Parse(body);
-            subscriptionId = json?.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
-                && json.RootElement.TryGetProperty("subscriptionId", out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String
-                ? value.GetString() : null;
+            subscriptionId = body is null ? null : System.Text.Json.JsonSerializer.Deserialize<BindSubscriptionRequest>(body, RequestBodies.Json)?.SubscriptionId;
         }
         catch (System.Text.Json.JsonException)
         {
@@ -103,7 +100,7 @@ public sealed class OperatorHandler(
 
         if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is null)
         {
-            return Problems.NotFound($"There is no customer '{(customerId.Length > 40 ? customerId[..40] + "…" : customerId)}'.");
+            return UnknownCustomer(customerId);
         }
 
         var facts = new List<BillingFact>();
@@ -145,4 +142,10 @@ public sealed class OperatorHandler(
         var report = await rotation.ResealAsync(cancellationToken);
         return Results.Ok(new { report.Resealed, report.AlreadyCurrent, report.Failed });
     }
+
+    private static IResult UnknownCustomer(string customerId) =>
+        Problems.NotFound($"There is no customer '{(customerId.Length > 40 ? customerId[..40] + "…" : customerId)}'.");
 }
+
+/// <summary>The body of <c>POST /api/operator/customers/{id}/subscription</c>.</summary>
+public sealed record BindSubscriptionRequest(string? SubscriptionId);
