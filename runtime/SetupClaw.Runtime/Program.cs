@@ -40,11 +40,14 @@ builder.Services.AddSingleton(_ => new ModelGateway(settings.Llm));
 builder.Services.AddSingleton(_ => SkillCatalog.LoadEmbedded());
 builder.Services.AddSingleton<WorkspaceFiles>();
 builder.Services.AddSingleton<MemoryStore>();
-builder.Services.AddSingleton<SkillStore>();
-builder.Services.AddSingleton<UsageLedger>();
-builder.Services.AddSingleton<PromptComposer>();
-builder.Services.AddSingleton<ChatService>();
-builder.Services.AddSingleton<ChatRunner>();
+// What depends on who the assistant belongs to lives per request, with the identity the API key check read.
+builder.Services.AddHttpContextAccessor();
+builder.Services.AddScoped(services => RuntimeIdentity.Of(services.GetRequiredService<IHttpContextAccessor>().HttpContext!));
+builder.Services.AddScoped<SkillStore>();
+builder.Services.AddScoped<UsageLedger>();
+builder.Services.AddScoped<PromptComposer>();
+builder.Services.AddScoped<ChatService>();
+builder.Services.AddScoped<ChatRunner>();
 builder.Services.AddProblemDetails();
 builder.Services.AddHostedService<ParentWatch>();
 builder.Services.AddHostedService<IdleTrimmer>();
@@ -58,7 +61,7 @@ app.UseExceptionHandler(handler => handler.Run(context => Problems.Of(500, "Unex
     "The assistant hit an unexpected error and stored nothing for this request. Try again; if it keeps happening, the runtime log has the details.")
     .ExecuteAsync(context)));
 app.UseStatusCodePages();
-app.UseApiKeyAuth(settings);
+app.UseApiKeyAuth();
 app.MapStatusEndpoints();
 app.MapChatEndpoints();
 app.MapOpenAiEndpoints();

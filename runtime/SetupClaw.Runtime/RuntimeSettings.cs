@@ -2,38 +2,18 @@ using System.Globalization;
 
 namespace SetupClaw.Runtime;
 
-/// <summary>What the control plane tells a runtime, through environment variables (Railway service variables).</summary>
-public sealed partial record RuntimeSettings(
-    string WorkspaceId,
-    string ApiKeyHash,
-    string DatabaseUrl,
-    string PlanName,
-    int MessageLimit,
-    string MaxAgents,
-    IReadOnlyList<string> Features,
-    IReadOnlyList<string> Skills,
-    LlmSettings Llm)
+/// <summary>
+/// What a runtime is deployed with (environment variables, Railway service variables): its database and the model
+/// endpoint (the control plane's gateway). Everything else, who it belongs to included, is read from that database
+/// (<see cref="RuntimeIdentity"/>).
+/// </summary>
+public sealed partial record RuntimeSettings(string DatabaseUrl, LlmSettings Llm)
 {
-    public static RuntimeSettings FromEnvironment(IConfiguration configuration)
-    {
-        string Required(string key) => configuration[key] is { Length: > 0 } value
-            ? value
-            : throw new InvalidOperationException($"{key} is not set: the runtime is configured by the SetupClaw control plane.");
-
-        static IReadOnlyList<string> List(string? value) =>
-            (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-        return new RuntimeSettings(
-            Required("WORKSPACE_ID"),
-            Required("API_KEY_HASH"),
-            Required("DATABASE_URL"),
-            configuration["PLAN_NAME"] ?? "starter",
-            int.TryParse(configuration["MESSAGE_LIMIT"], NumberStyles.Integer, CultureInfo.InvariantCulture, out var limit) ? limit : 5000,
-            configuration["MAX_AGENTS"] ?? "3",
-            List(configuration["FEATURES"]),
-            List(configuration["SKILLS"]),
-            LlmSettings.From(configuration.GetSection("Llm")));
-    }
+    public static RuntimeSettings FromEnvironment(IConfiguration configuration) => new(
+        configuration["DATABASE_URL"] is { Length: > 0 } url
+            ? url
+            : throw new InvalidOperationException("DATABASE_URL is not set: the runtime is configured by the SetupClaw control plane."),
+        LlmSettings.From(configuration.GetSection("Llm")));
 }
 
 public sealed partial record RuntimeSettings

@@ -9,41 +9,44 @@ public static class StatusEndpoints
 {
     public static void MapStatusEndpoints(this IEndpointRouteBuilder app)
     {
-        // No auth, no model call: what a load balancer or Railway's health check asks. A missing model keeps it 200
-        // (the assistant is up; chat says what to configure), an unreachable database makes it 503.
-        app.MapGet("/health", async (RuntimeSettings settings, NpgsqlDataSource db, ModelGateway model, CancellationToken cancellationToken) =>
+        // No auth, no model call: what a load balancer, Railway's health check and the control plane's health step ask.
+        // It names the workspace and plan the database holds (none while no customer has been given this assistant).
+        // A missing model keeps it 200 (the assistant is up; chat says what to configure), an unreachable database
+        // makes it 503.
+        app.MapGet("/health", async (NpgsqlDataSource db, ModelGateway model, CancellationToken cancellationToken) =>
         {
             try
             {
-                await using var command = db.CreateCommand("select 1");
-                command.CommandTimeout = 3;
-                await command.ExecuteScalarAsync(cancellationToken);
-                return Results.Ok(new Health("healthy", settings.WorkspaceId, "connected", model.Provider, settings.PlanName));
+                var identity = await RuntimeIdentity.ReadAsync(db, cancellationToken);
+                return Results.Ok(new Health("healthy", identity?.WorkspaceId, "connected", model.Provider, identity?.PlanName));
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
-                return Results.Json(new Health("unhealthy", settings.WorkspaceId, "unreachable", model.Provider, settings.PlanName), statusCode: 503);
+                return Results.Json(new Health("unhealthy", null, "unreachable", model.Provider, null), statusCode: 503);
             }
         });
 
-        app.MapGet("/status", async (RuntimeSettings settings, UsageLedger usage, SkillStore skills, ModelGateway model, CancellationToken cancellationToken) =>
+        app.MapGet("/status", async (RuntimeIdentity identity, UsageLedger usage, SkillStore skills, ModelGateway model, CancellationToken cancellationToken) =>
         {
             var month = await usage.ThisMonthAsync(cancellationToken);
             var skillStates = await skills.ListAsync(cancellationToken);
             return Results.Ok(new
             {
-                workspaceId = settings.WorkspaceId,
-                plan = new { name = settings.PlanName, limits = new { messagesPerMonth = settings.MessageLimit, maxAgents = settings.MaxAgents } },
+                workspaceId = identity.WorkspaceId,
+                plan = new { name = identity.PlanName, limits = new { messagesPerMonth = identity.MessageLimit, maxAgents = identity.MaxAgents } },
                 usage = new
                 {
                     month = month.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
                     messagesUsed = month.Messages,
-                    messagesRemaining = Math.Max(0, settings.MessageLimit - month.Messages),
-                    percentUsed = settings.MessageLimit == 0 ? 100 : Math.Round(100.0 * month.Messages / settings.MessageLimit, 1),
+                    messagesRemaining = Math.Max(0, identity.MessageLimit - month.Messages),
+                    percentUsed = identity.MessageLimit == 0 ? 100 : Math.Round(100.0 * month.Messages / identity.MessageLimit, 1),
                     inputTokens = month.InputTokens,
                     outputTokens = month.OutputTokens,
+                    // The plan's model budget, which the control plane's gateway enforces: this month's tokens against it.
+                    tokensUsed = month.InputTokens + month.OutputTokens,
+                    monthlyTokens = identity.MonthlyTokens,
                 },
-                features = settings.Features,
+                features = identity.Features,
                 skills = new
                 {
                     available = skillStates.Where(s => s.Available).Select(s => s.Skill.Name),
@@ -54,5 +57,5 @@ public static class StatusEndpoints
         });
     }
 
-    public sealed record Health(string Status, string WorkspaceId, string Database, string ModelProvider, string Plan);
+    public sealed record Health(string Status, string? WorkspaceId, string Database, string ModelProvider, string? Plan);
 }

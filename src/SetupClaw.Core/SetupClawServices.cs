@@ -115,6 +115,7 @@ public static class SetupClawServices
         services.AddSingleton<LifecycleStore>();
         services.AddSingleton<LifecycleScheduler>();
         services.AddSingleton<ICustomerData, PostgresCustomerData>();
+        services.AddSingleton<AssistantIdentityWriter>();
         return services;
     }
 

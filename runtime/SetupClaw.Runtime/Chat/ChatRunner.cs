@@ -24,11 +24,11 @@ public interface IStreamFormat
 /// ordinary problem response; after it, the stream's own error event. Either way the reserved message is given back
 /// and nothing is stored.
 /// </summary>
-public sealed class ChatRunner(ChatService chat)
+public sealed class ChatRunner(ChatService chat, RuntimeIdentity identity)
 {
     public async Task<IResult> CompleteAsync(PreparedChat prepared, Func<CompletedChat, IResult> view, CancellationToken cancellationToken)
     {
-        var call = ModelGateway.BeginCall();
+        var call = ModelGateway.BeginCall(identity.GatewayToken);
         ChatResponse response;
         try
         {
@@ -50,7 +50,7 @@ public sealed class ChatRunner(ChatService chat)
 
     public async Task<IResult> StreamAsync(HttpContext context, PreparedChat prepared, IStreamFormat format, CancellationToken cancellationToken)
     {
-        var call = ModelGateway.BeginCall();
+        var call = ModelGateway.BeginCall(identity.GatewayToken);
         var reply = new StringBuilder();
         UsageDetails? tokens = null;
         var started = false;

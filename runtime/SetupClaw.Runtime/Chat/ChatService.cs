@@ -20,7 +20,7 @@ public sealed record ChatUsage(int MessagesUsed, int MessagesRemaining);
 /// stores nothing.
 /// </summary>
 public sealed partial class ChatService(
-    NpgsqlDataSource db, ModelGateway model, PromptComposer composer, UsageLedger usage, RuntimeSettings settings, ILogger<ChatService> logger)
+    NpgsqlDataSource db, ModelGateway model, PromptComposer composer, UsageLedger usage, RuntimeIdentity identity, ILogger<ChatService> logger)
 {
     public ChatOptions Options => new() { ModelId = model.Model, MaxOutputTokens = model.MaxOutputTokens };
 
@@ -88,7 +88,7 @@ public sealed partial class ChatService(
         if (await usage.TryReserveAsync(month, cancellationToken) is not { } used)
         {
             return (null, Problems.Of(429, "Monthly message limit reached",
-                $"This assistant has used all {usage.Limit:N0} messages of the {settings.PlanName} plan for {month:yyyy-MM}. The allowance renews on {month.AddMonths(1):yyyy-MM-dd}; a larger plan raises it.",
+                $"This assistant has used all {usage.Limit:N0} messages of the {identity.PlanName} plan for {month:yyyy-MM}. The allowance renews on {month.AddMonths(1):yyyy-MM-dd}; a larger plan raises it.",
                 new Dictionary<string, object?> { ["limit"] = usage.Limit, ["used"] = (await usage.ThisMonthAsync(cancellationToken)).Messages, ["renewsOn"] = month.AddMonths(1) }));
         }
 

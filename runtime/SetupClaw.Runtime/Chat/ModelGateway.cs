@@ -42,12 +42,26 @@ public sealed class ModelGateway : IDisposable
 
     public string? ConfigurationProblem { get; }
 
-    /// <summary>Starts recording the upstream HTTP status of the model calls made from here on (this async flow).</summary>
-    public static CallRecord BeginCall() => CurrentCall.Value = new CallRecord();
+    /// <summary>
+    /// Starts recording the upstream HTTP status of the model calls made from here on (this async flow). With a
+    /// <paramref name="gatewayToken"/> (the runtime's own token for the control plane's gateway, read from its
+    /// database) those calls present it instead of any configured key.
+    /// </summary>
+    public static CallRecord BeginCall(string? gatewayToken = null) => CurrentCall.Value = new CallRecord(gatewayToken);
 
-    /// <summary>Removes the provider key from text that may have come back from the provider (an error message).</summary>
-    public string Redact(string text) =>
-        string.IsNullOrEmpty(apiKey) ? text : text.Replace(apiKey, "[redacted]", StringComparison.Ordinal);
+    /// <summary>Removes the configured key and this call's gateway token from text that may have come back from the model (an error message).</summary>
+    public string Redact(string text)
+    {
+        foreach (var secret in new[] { apiKey, CurrentCall.Value?.GatewayToken })
+        {
+            if (!string.IsNullOrEmpty(secret))
+            {
+                text = text.Replace(secret, "[redacted]", StringComparison.Ordinal);
+            }
+        }
+
+        return text;
+    }
 
     public void Dispose()
     {
@@ -112,8 +126,10 @@ public sealed class ModelGateway : IDisposable
     }
 
     /// <summary>The last HTTP status the provider answered within one chat call.</summary>
-    public sealed class CallRecord
+    public sealed class CallRecord(string? gatewayToken)
     {
+        public string? GatewayToken { get; } = gatewayToken;
+
         public int? LastStatus { get; set; }
 
         /// <summary>When the SetupClaw gateway refused for the monthly token budget: the day it resets.</summary>
@@ -124,6 +140,11 @@ public sealed class ModelGateway : IDisposable
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            if (CurrentCall.Value?.GatewayToken is { } token)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            }
+
             var response = await base.SendAsync(request, cancellationToken);
             if (CurrentCall.Value is { } call)
             {

@@ -14,15 +14,15 @@ public static class SkillEndpoints
             skills = (await store.ListAsync(cancellationToken)).Select(View),
         }));
 
-        skills.MapPost("/{name}/enable", (string name, SkillStore store, SkillCatalog catalog, RuntimeSettings settings, CancellationToken cancellationToken) =>
-            SetAsync(name, true, store, catalog, settings, cancellationToken));
+        skills.MapPost("/{name}/enable", (string name, SkillStore store, SkillCatalog catalog, RuntimeIdentity identity, CancellationToken cancellationToken) =>
+            SetAsync(name, true, store, catalog, identity, cancellationToken));
 
-        skills.MapPost("/{name}/disable", (string name, SkillStore store, SkillCatalog catalog, RuntimeSettings settings, CancellationToken cancellationToken) =>
-            SetAsync(name, false, store, catalog, settings, cancellationToken));
+        skills.MapPost("/{name}/disable", (string name, SkillStore store, SkillCatalog catalog, RuntimeIdentity identity, CancellationToken cancellationToken) =>
+            SetAsync(name, false, store, catalog, identity, cancellationToken));
     }
 
     private static async Task<IResult> SetAsync(
-        string name, bool enabled, SkillStore store, SkillCatalog catalog, RuntimeSettings settings, CancellationToken cancellationToken)
+        string name, bool enabled, SkillStore store, SkillCatalog catalog, RuntimeIdentity identity, CancellationToken cancellationToken)
     {
         if (catalog.Find(name) is not { } skill)
         {
@@ -31,10 +31,10 @@ public static class SkillEndpoints
 
         if (enabled && !store.IsAvailable(skill))
         {
-            var plan = CultureInfo.InvariantCulture.TextInfo.ToTitleCase(settings.PlanName);
+            var plan = CultureInfo.InvariantCulture.TextInfo.ToTitleCase(identity.PlanName);
             return Problems.Of(403, "Skill not in your plan",
                 $"The '{skill.Name}' skill is not included in the {plan} plan. Upgrade your plan to enable it.",
-                new Dictionary<string, object?> { ["skill"] = skill.Name, ["plan"] = settings.PlanName });
+                new Dictionary<string, object?> { ["skill"] = skill.Name, ["plan"] = identity.PlanName });
         }
 
         await store.SetEnabledAsync(skill, enabled, cancellationToken);

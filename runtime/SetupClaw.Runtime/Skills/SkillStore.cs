@@ -5,13 +5,13 @@ namespace SetupClaw.Runtime.Skills;
 public sealed record SkillState(Skill Skill, bool Available, bool Enabled);
 
 /// <summary>
-/// Which shipped skills this customer may use (the plan's list, <c>SKILLS</c>) and which they turned on (the
+/// Which shipped skills this customer may use (the plan's list in <see cref="RuntimeIdentity"/>) and which they turned on (the
 /// <c>skills</c> table). A skill outside the plan never counts as enabled, so after a downgrade the skills the new plan
 /// lacks stop reaching the model while the customer's choice stays recorded.
 /// </summary>
-public sealed class SkillStore(NpgsqlDataSource db, SkillCatalog catalog, RuntimeSettings settings)
+public sealed class SkillStore(NpgsqlDataSource db, SkillCatalog catalog, RuntimeIdentity identity)
 {
-    public bool IsAvailable(Skill skill) => settings.Skills.Contains(skill.Name, StringComparer.Ordinal);
+    public bool IsAvailable(Skill skill) => identity.Skills.Contains(skill.Name, StringComparer.Ordinal);
 
     public async Task<IReadOnlyList<SkillState>> ListAsync(CancellationToken cancellationToken)
     {

@@ -9,9 +9,9 @@ public sealed record MonthUsage(DateOnly Month, int Messages, long InputTokens, 
 /// (one conditional upsert, so concurrent chats never pass the limit) and gives it back if the call fails; tokens are
 /// recorded per day once the reply is stored.
 /// </summary>
-public sealed class UsageLedger(NpgsqlDataSource db, RuntimeSettings settings, TimeProvider clock)
+public sealed class UsageLedger(NpgsqlDataSource db, RuntimeIdentity identity, TimeProvider clock)
 {
-    public int Limit => settings.MessageLimit;
+    public int Limit => identity.MessageLimit;
 
     public DateOnly CurrentMonth
     {

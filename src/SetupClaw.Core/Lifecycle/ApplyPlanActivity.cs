@@ -9,12 +9,13 @@ using SetupClaw.Provisioning;
 namespace SetupClaw.Lifecycle;
 
 /// <summary>
-/// Records the plan and sizes everything for it: the database's compute, the service's variables and limits, and
-/// the plan's skills offered in the customer's database. Idempotent; a redeploy makes it take effect.
+/// Records the plan and sizes everything for it: the database's compute, the plan's skills offered and its limits in
+/// the assistant's identity (which the runtime reads on every request), and the service's size. Idempotent; the
+/// redeploy that follows makes the new size take effect.
 /// </summary>
 public sealed class ApplyPlanActivity(
     ICustomerStore customers, LifecycleStore store, IDatabaseProvider database, IComputeProvider compute, ICustomerData data,
-    SecretBox secretBox, IOptions<LlmOptions> llm, IOptions<Billing.AppOptions> app) : TaskActivity<PlanTarget, bool>
+    SecretBox secretBox, AssistantIdentityWriter identity, IOptions<LlmOptions> llm, IOptions<Billing.AppOptions> app) : TaskActivity<PlanTarget, bool>
 {
     public override async Task<bool> RunAsync(TaskActivityContext context, PlanTarget input)
     {
@@ -29,6 +30,7 @@ public sealed class ApplyPlanActivity(
 
         await database.ResizeAsync(input.CustomerId, plan.Name, CancellationToken.None);
         await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted, customer.Id, SealedColumns.DatabaseUrl), plan.Skills, CancellationToken.None);
+        await identity.WriteAsync(customer, plan, CancellationToken.None);
         await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value.PublicBaseUrl), CancellationToken.None);
         return true;
     }

@@ -15,6 +15,9 @@ public interface ICustomerData
     /// <summary>Offers a plan's skills: new ones start enabled, a skill the customer turned off stays off.</summary>
     Task GrantSkillsAsync(string connectionString, IReadOnlyList<string> skills, CancellationToken cancellationToken);
 
+    /// <summary>Writes (replaces) who the assistant is and what its plan allows: the runtime reads it on every request.</summary>
+    Task WriteIdentityAsync(string connectionString, AssistantIdentity identity, CancellationToken cancellationToken);
+
     /// <summary>Everything the customer's assistant holds, as gzip-compressed JSON, with the row counts.</summary>
     Task<CustomerExport> ExportAsync(string connectionString, CancellationToken cancellationToken);
 }
@@ -63,6 +66,31 @@ internal sealed class PostgresCustomerData : ICustomerData
         await using var command = new NpgsqlCommand("insert into skills (name) select unnest($1::text[]) on conflict (name) do nothing", connection)
         {
             Parameters = { new() { Value = skills.ToArray() } },
+        };
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task WriteIdentityAsync(string connectionString, AssistantIdentity identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        await using var connection = await OpenWithSchemaAsync(connectionString, cancellationToken);
+        await using var command = new NpgsqlCommand(
+            """
+            insert into runtime_identity (customer_id, workspace_id, api_key_hash, gateway_token, plan_name, message_limit, monthly_tokens, max_agents, features, skills)
+            values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            on conflict (singleton) do update set customer_id = excluded.customer_id, workspace_id = excluded.workspace_id,
+                api_key_hash = excluded.api_key_hash, gateway_token = excluded.gateway_token, plan_name = excluded.plan_name,
+                message_limit = excluded.message_limit, monthly_tokens = excluded.monthly_tokens, max_agents = excluded.max_agents,
+                features = excluded.features, skills = excluded.skills, updated_at = now()
+            """, connection)
+        {
+            Parameters =
+            {
+                new() { Value = identity.CustomerId }, new() { Value = identity.WorkspaceId }, new() { Value = identity.ApiKeyHash },
+                new() { Value = (object?)identity.GatewayToken ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+                new() { Value = identity.PlanName }, new() { Value = identity.MessageLimit }, new() { Value = identity.MonthlyTokens },
+                new() { Value = identity.MaxAgents }, new() { Value = identity.Features.ToArray() }, new() { Value = identity.Skills.ToArray() },
+            },
         };
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

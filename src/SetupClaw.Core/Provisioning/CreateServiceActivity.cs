@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using SetupClaw.Credentials;
 using SetupClaw.Customers;
@@ -36,33 +35,22 @@ public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider
         ArgumentNullException.ThrowIfNull(customer);
         ArgumentNullException.ThrowIfNull(secretBox);
         ArgumentNullException.ThrowIfNull(llm);
-        var variables = RuntimeVariables(customer, plan, secretBox.Open(customer.DatabaseUrlEncrypted!, customer.Id, SealedColumns.DatabaseUrl));
-        if (customer.GatewayTokenEncrypted is { } sealedToken)
+        var variables = RuntimeVariables(secretBox.Open(customer.DatabaseUrlEncrypted!, customer.Id, SealedColumns.DatabaseUrl));
+        foreach (var (key, value) in llm.GatewayVariables(new Uri(publicBaseUrl, "/" + Http.SiteRoutes.ModelGatewayBase)))
         {
-            var token = secretBox.Open(sealedToken, customer.Id, SealedColumns.GatewayToken);
-            foreach (var (key, value) in llm.GatewayVariables(new Uri(publicBaseUrl, "/" + Http.SiteRoutes.ModelGatewayBase), token))
-            {
-                variables[key] = value;
-            }
+            variables[key] = value;
         }
 
         return new ServiceRequest(customer.Id, plan, variables);
     }
 
     /// <summary>
-    /// What the runtime is told. The customer's API key travels only as its hash. The model settings (Llm__*) name the
-    /// control plane's gateway and the runtime's own token: the provider key never leaves the control plane.
+    /// What the runtime is deployed with: its database, and (<see cref="LlmOptions.GatewayVariables"/>) the control
+    /// plane's model gateway. Who it belongs to, its key's hash, its gateway token and its plan's limits are in that
+    /// database (<see cref="AssistantIdentity"/>); the provider key never leaves the control plane.
     /// </summary>
-    public static Dictionary<string, string> RuntimeVariables(Customer customer, Plan plan, string databaseUrl) => new(StringComparer.Ordinal)
+    public static Dictionary<string, string> RuntimeVariables(string databaseUrl) => new(StringComparer.Ordinal)
     {
-        ["CUSTOMER_ID"] = customer.Id,
-        ["WORKSPACE_ID"] = customer.WorkspaceId!,
-        ["API_KEY_HASH"] = customer.ApiKeyHash!,
         ["DATABASE_URL"] = databaseUrl,
-        ["PLAN_NAME"] = plan.Name,
-        ["MESSAGE_LIMIT"] = plan.MessagesPerMonth.ToString(CultureInfo.InvariantCulture),
-        ["MAX_AGENTS"] = plan.MaxAgents?.ToString(CultureInfo.InvariantCulture) ?? "unlimited",
-        ["FEATURES"] = string.Join(',', plan.Features),
-        ["SKILLS"] = string.Join(',', plan.Skills),
     };
 }

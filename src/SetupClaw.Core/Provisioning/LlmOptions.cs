@@ -31,10 +31,10 @@ public sealed class LlmOptions
     public bool IsConfigured => !string.IsNullOrWhiteSpace(Provider);
 
     /// <summary>
-    /// A runtime's model settings: the gateway as an OpenAI-compatible endpoint and the runtime's own token. None when
-    /// no model is configured (the runtime's chat then says which setting to add).
+    /// A runtime's model settings: the gateway as an OpenAI-compatible endpoint (the runtime's token for it is in its
+    /// database, not a variable). None when no model is configured (the runtime's chat then says which setting to add).
     /// </summary>
-    public IEnumerable<KeyValuePair<string, string>> GatewayVariables(Uri gateway, string token)
+    public IEnumerable<KeyValuePair<string, string>> GatewayVariables(Uri gateway)
     {
         ArgumentNullException.ThrowIfNull(gateway);
         if (!IsConfigured)
@@ -44,7 +44,6 @@ public sealed class LlmOptions
 
         yield return KeyValuePair.Create("Llm__Provider", "openai");
         yield return KeyValuePair.Create("Llm__BaseUrl", gateway.ToString().TrimEnd('/'));
-        yield return KeyValuePair.Create("Llm__ApiKey", token);
         yield return KeyValuePair.Create("Llm__Model", string.IsNullOrWhiteSpace(Model) ? "default" : Model.Trim());
         if (MaxOutputTokens is { } max)
         {

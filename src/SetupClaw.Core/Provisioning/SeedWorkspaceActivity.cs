@@ -4,8 +4,12 @@ using SetupClaw.Providers;
 
 namespace SetupClaw.Provisioning;
 
-/// <summary>Step 3: schema, workspace files, first memory and skills, written with the customer's own credentials.</summary>
-public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder seeder, SecretBox secretBox) : StepActivity<bool>(store)
+/// <summary>
+/// Step 3: schema, workspace files, first memory and skills, then the assistant's identity (who it belongs to, its
+/// key's hash, its gateway token, its plan), written with the customer's own credentials before any runtime starts.
+/// </summary>
+public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder seeder, SecretBox secretBox, AssistantIdentityWriter identity)
+    : StepActivity<bool>(store)
 {
     protected override string Step => Steps.SeedWorkspace;
 
@@ -20,6 +24,7 @@ public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder
         }
 
         await seeder.SeedAsync(secretBox.Open(customer.DatabaseUrlEncrypted, customer.Id, SealedColumns.DatabaseUrl), customer, customer.WorkspaceId, cancellationToken);
+        await identity.WriteAsync(customer, Plans.PlanCatalog.Get(customer.Plan), cancellationToken);
         return true;
     }
 }

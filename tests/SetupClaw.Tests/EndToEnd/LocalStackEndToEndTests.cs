@@ -55,7 +55,12 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         var prompt = stack.Model.Requests.Last().System;
         // Through the gateway: the provider saw the platform key, and the tokens were counted for this customer.
         Assert.Equal($"Bearer {stack.Model.ApiKey}", stack.Model.Requests.Last().Authorization);
-        Assert.True(await stack.Database.CountAsync($"select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where customer_id = '{customerId}'") > 0);
+        var counted = await stack.Database.CountAsync($"select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where customer_id = '{customerId}'");
+        Assert.True(counted > 0);
+        // The assistant's own status shows the same tokens against the plan's budget.
+        var usage = (await runtime.GetFromJsonAsync<JsonElement>("/status")).GetProperty("usage");
+        Assert.Equal(counted, usage.GetProperty("tokensUsed").GetInt64());
+        Assert.Equal(SetupClaw.Plans.Plan.ProPlan.MonthlyTokens, usage.GetProperty("monthlyTokens").GetInt64());
         Assert.Contains("grace@example.com", prompt, StringComparison.Ordinal);
         Assert.Contains("red binder", prompt, StringComparison.Ordinal);
         Assert.Contains("## Skill: meeting-prep", prompt, StringComparison.Ordinal);
@@ -132,8 +137,10 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         }
 
         Assert.DoesNotContain(stack.Model.ApiKey, await File.ReadAllTextAsync($"/proc/{pid}/cmdline"), StringComparison.Ordinal);
-        Assert.StartsWith("gw_", environment["Llm__ApiKey"], StringComparison.Ordinal);
+        // Deployed with its database and the gateway's address only: its identity and gateway token are in its database.
         Assert.Equal(new Uri(stack.Host.BaseUrl, "/api/llm/v1").ToString().TrimEnd('/'), environment["Llm__BaseUrl"]);
+        Assert.DoesNotContain(environment.Keys, k => k is "Llm__ApiKey" or "WORKSPACE_ID" or "API_KEY_HASH" or "CUSTOMER_ID" or "PLAN_NAME");
+        Assert.StartsWith("gw_", await TestDatabase.AdminTextAsync($"select gateway_token from runtime_identity", database: "claw_" + customerId), StringComparison.Ordinal);
         Assert.DoesNotContain(environment.Keys, k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
             || k.StartsWith("Security__", StringComparison.Ordinal) || k.StartsWith("Stripe__", StringComparison.Ordinal) || k.StartsWith("Providers__", StringComparison.Ordinal));
 

@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using Npgsql;
 using SetupClaw.Credentials;
 using SetupClaw.Customers;
+using SetupClaw.Lifecycle;
 using SetupClaw.Plans;
 using SetupClaw.Providers.Local;
 using SetupClaw.Provisioning;
@@ -13,19 +14,20 @@ namespace SetupClaw.Tests.Infrastructure;
 
 /// <summary>
 /// One customer's assistant runtime as a real process: its own database (created in the test PostgreSQL and seeded
-/// by the provisioning seed step's <see cref="WorkspaceSeeder"/>), started with the variables the control plane
-/// gives it. Output is kept, so tests can check what reached the logs.
+/// by the provisioning seed step's <see cref="WorkspaceSeeder"/>, its identity written as the control plane writes it),
+/// started with the variables the control plane deploys it with. Output is kept, so tests can check what reached the logs.
 /// </summary>
 public sealed class RuntimeInstance : IAsyncDisposable
 {
     private readonly Process process;
     private readonly ConcurrentQueue<string> output;
 
-    private RuntimeInstance(Process process, ConcurrentQueue<string> output, string database, string apiKey, Uri baseUrl, TimeSpan startedIn)
+    private RuntimeInstance(Process process, ConcurrentQueue<string> output, string database, AssistantIdentity identity, string apiKey, Uri baseUrl, TimeSpan startedIn)
     {
         this.process = process;
         this.output = output;
         Database = database;
+        Identity = identity;
         ApiKey = apiKey;
         BaseUrl = baseUrl;
         StartedIn = startedIn;
@@ -33,7 +35,10 @@ public sealed class RuntimeInstance : IAsyncDisposable
 
     public string Database { get; }
 
-    public string ApiKey { get; }
+    public string ApiKey { get; private set; }
+
+    /// <summary>What the runtime's database says it is (as last written here).</summary>
+    public AssistantIdentity Identity { get; private set; }
 
     public Uri BaseUrl { get; }
 
@@ -46,9 +51,13 @@ public sealed class RuntimeInstance : IAsyncDisposable
 
     public string Output => string.Join("\n", output);
 
-    /// <summary>Creates and seeds a customer database, then starts a runtime on it.</summary>
+    /// <summary>
+    /// Creates and seeds a customer database, then starts a runtime on it. With <paramref name="assign"/> false its
+    /// identity is not written (a runtime given to nobody yet); <see cref="WriteIdentityAsync"/> gives it one later.
+    /// </summary>
     public static async Task<RuntimeInstance> StartAsync(
-        string plan = Plan.Starter, IDictionary<string, string>? llm = null, int? messageLimit = null, string? database = null, bool seed = true)
+        string plan = Plan.Starter, IDictionary<string, string>? llm = null, int? messageLimit = null, string? database = null, bool seed = true,
+        bool assign = true, string? gatewayToken = null)
     {
         var name = database ?? "claw_rt_" + Guid.NewGuid().ToString("N")[..12];
         var connection = new NpgsqlConnectionStringBuilder(TestDatabase.AdminConnectionString) { Database = name }.ConnectionString;
@@ -74,11 +83,21 @@ public sealed class RuntimeInstance : IAsyncDisposable
         }
 
         var apiKey = Secrets.NewApiKey();
+        var planInfo = PlanCatalog.Get(plan);
+        var identity = AssistantIdentity.For(customer with { ApiKeyHash = Secrets.Hash(apiKey) }, planInfo, planInfo.MonthlyTokens, gatewayToken) with
+        {
+            MessageLimit = messageLimit ?? planInfo.MessagesPerMonth,
+        };
+        if (assign)
+        {
+            await new PostgresCustomerData().WriteIdentityAsync(connection, identity, CancellationToken.None);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await LaunchAsync(name, connection, customer, apiKey, plan, llm, messageLimit);
+                return await LaunchAsync(name, connection, identity, apiKey, llm);
             }
             catch (AddressInUse) when (attempt < 5)
             {
@@ -88,7 +107,7 @@ public sealed class RuntimeInstance : IAsyncDisposable
     }
 
     private static async Task<RuntimeInstance> LaunchAsync(
-        string name, string connection, Customer customer, string apiKey, string plan, IDictionary<string, string>? llm, int? messageLimit)
+        string name, string connection, AssistantIdentity identity, string apiKey, IDictionary<string, string>? llm)
     {
         var port = LoopbackPorts.Free();
         var start = new ProcessStartInfo("dotnet")
@@ -98,16 +117,9 @@ public sealed class RuntimeInstance : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var planInfo = PlanCatalog.Get(plan);
-        var variables = CreateServiceActivity.RuntimeVariables(customer with { ApiKeyHash = Secrets.Hash(apiKey) }, planInfo, connection);
-        foreach (var (key, value) in variables)
+        foreach (var (key, value) in CreateServiceActivity.RuntimeVariables(connection))
         {
             start.Environment[key] = value;
-        }
-
-        if (messageLimit is { } limit)
-        {
-            start.Environment["MESSAGE_LIMIT"] = limit.ToString(CultureInfo.InvariantCulture);
         }
 
         foreach (var (key, value) in llm ?? new Dictionary<string, string>())
@@ -159,7 +171,23 @@ public sealed class RuntimeInstance : IAsyncDisposable
             throw new TimeoutException($"{e.Message} Output: {string.Join("\n", lines)}", e);
         }
 
-        return new RuntimeInstance(process, lines, name, apiKey, baseUrl, watch.Elapsed);
+        return new RuntimeInstance(process, lines, name, identity, apiKey, baseUrl, watch.Elapsed);
+    }
+
+    /// <summary>Writes a changed identity into the runtime's database, as the control plane does; the runtime is not told.</summary>
+    public async Task WriteIdentityAsync(AssistantIdentity identity)
+    {
+        await new PostgresCustomerData().WriteIdentityAsync(ConnectionString, identity, CancellationToken.None);
+        Identity = identity;
+    }
+
+    /// <summary>Replaces the API key, as a rotation does: returns the new one, which <see cref="CreateClient"/> then sends.</summary>
+    public async Task<string> RotateApiKeyAsync()
+    {
+        var key = Secrets.NewApiKey();
+        await WriteIdentityAsync(Identity with { ApiKeyHash = Secrets.Hash(key) });
+        ApiKey = key;
+        return key;
     }
 
     /// <summary>A client that sends this instance's API key.</summary>

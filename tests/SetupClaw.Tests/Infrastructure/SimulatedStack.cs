@@ -104,7 +104,7 @@ public sealed class SimulatedStack : IAsyncDisposable
             services.AddSingleton<ILoggerProvider>(new ErrorCollector(stack.Errors));
             services.AddSingleton<IWorkspaceSeeder>(new NoSeed());
             services.AddSingleton<ICustomerData>(stack.CustomerData);
-            services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new RailwayHealth(stack.Railway));
+            services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new RailwayHealth(stack.Railway, stack.CustomerData));
         });
         await stack.App.StartAsync();
         await DurableSidecar.WaitUntilReachableAsync(stack.App.Services.GetRequiredService<Microsoft.DurableTask.Client.DurableTaskClient>(), TimeSpan.FromSeconds(30));
@@ -189,25 +189,25 @@ public sealed class SimulatedStack : IAsyncDisposable
         public Task SeedAsync(string connectionString, Customer customer, string workspaceId, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    /// <summary>A service's <c>/health</c> as its runtime would answer from the variables Railway gave it.</summary>
-    private sealed class RailwayHealth(RailwaySimulator railway) : HttpMessageHandler
+    /// <summary>A service's <c>/health</c> as its runtime would answer: from the identity written into its database, while the service exists.</summary>
+    private sealed class RailwayHealth(RailwaySimulator railway, FakeCustomerData data) : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var host = request.RequestUri!.Host;
-            var service = railway.Service(host[..Math.Max(0, host.IndexOf("-production", StringComparison.Ordinal))]);
-            var variables = service?["variables"];
-            return Task.FromResult(variables is null
+            var name = host[..Math.Max(0, host.IndexOf("-production", StringComparison.Ordinal))];
+            var identity = railway.Service(name) is null ? null : data.IdentityOf(ResourceNames.CustomerOf(name) ?? "");
+            return Task.FromResult(identity is null
                 ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
                 : new HttpResponseMessage(HttpStatusCode.OK)
                 {
                     Content = new StringContent(JsonSerializer.Serialize(new
                     {
                         status = "healthy",
-                        workspaceId = variables["WORKSPACE_ID"]?.GetValue<string>(),
+                        workspaceId = identity.WorkspaceId,
                         database = "connected",
                         modelProvider = "none",
-                        plan = variables["PLAN_NAME"]?.GetValue<string>(),
+                        plan = identity.PlanName,
                     }), Encoding.UTF8, "application/json"),
                 });
         }
@@ -218,8 +218,18 @@ public sealed class SimulatedStack : IAsyncDisposable
 public sealed class FakeCustomerData : ICustomerData
 {
     private readonly ConcurrentDictionary<string, bool> suspended = new();
+    private readonly ConcurrentDictionary<string, AssistantIdentity> identities = new();
 
     public bool IsSuspended(string customerId) => suspended.GetValueOrDefault(customerId);
+
+    /// <summary>The identity last written into the customer's database, or null.</summary>
+    public AssistantIdentity? IdentityOf(string customerId) => identities.GetValueOrDefault(customerId);
+
+    public Task WriteIdentityAsync(string connectionString, AssistantIdentity identity, CancellationToken cancellationToken)
+    {
+        identities[identity.CustomerId] = identity;
+        return Task.CompletedTask;
+    }
 
     public Task SetSuspendedAsync(string connectionString, DateTimeOffset? since, CancellationToken cancellationToken)
     {

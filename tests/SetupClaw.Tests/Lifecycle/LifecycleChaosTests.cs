@@ -147,10 +147,11 @@ public sealed class LifecycleChaosTests(ITestOutputHelper output) : IAsyncLifeti
         {
             var service = stack.Railway.Service(ResourceNames.Service(customerId));
             var size = stack.Neon.ComputeSizes.GetValueOrDefault(ResourceNames.Branch(customerId));
-            if (service?["variables"]?["PLAN_NAME"]?.GetValue<string>() != plan || service["vCPUs"]?.GetValue<double>() != PlanCatalog.Get(plan).Vcpus ||
+            var identity = stack.CustomerData.IdentityOf(customerId);
+            if (identity?.PlanName != plan || service?["vCPUs"]?.GetValue<double>() != PlanCatalog.Get(plan).Vcpus ||
                 size.Max != Math.Max(0.25, PlanCatalog.Get(plan).Vcpus))
             {
-                mismatches.Add($"{customerId}: resources not sized for {plan} (service {service?["variables"]?["PLAN_NAME"]}, {service?["vCPUs"]} vCPU; branch up to {size.Max} CU)");
+                mismatches.Add($"{customerId}: resources not sized for {plan} (identity {identity?.PlanName}, {service?["vCPUs"]} vCPU; branch up to {size.Max} CU)");
             }
 
             if (stack.CustomerData.IsSuspended(customerId) != (histories.First(h => h.CustomerId == customerId).FinalState == BillingStates.Suspended))

@@ -68,7 +68,7 @@ public sealed class LifecycleTests : IAsyncLifetime
         var customerId = await ActiveCustomerAsync(Plan.Pro);
         var service = ResourceNames.Service(customerId);
         // Any deployment running the Team plan fails; the old plan deploys fine.
-        stack.Railway.DeploymentOutcome = name => stack.Railway.Service(name)?["variables"]?["PLAN_NAME"]?.GetValue<string>() == Plan.Team ? "CRASHED" : null;
+        stack.Railway.DeploymentOutcome = name => stack.CustomerData.IdentityOf(ResourceNames.CustomerOf(name)!)?.PlanName == Plan.Team ? "CRASHED" : null;
 
         await stack.SendAsync(StripeEventFactory.SubscriptionUpdated(customerId, SimulatedStack.PriceOf[Plan.Team], "active", DateTimeOffset.UtcNow));
         await stack.SettledAsync(TimeSpan.FromSeconds(90));
@@ -78,7 +78,8 @@ public sealed class LifecycleTests : IAsyncLifetime
         Assert.Equal(Plan.Pro, customer.Plan);
         Assert.Equal(Plan.Team, customer.DesiredPlan);
         Assert.Contains("put back", customer.LifecycleError, StringComparison.Ordinal);
-        Assert.Equal(Plan.Pro, stack.Railway.Service(service)!["variables"]!["PLAN_NAME"]!.GetValue<string>());
+        Assert.Equal(Plan.Pro, stack.CustomerData.IdentityOf(customerId)!.PlanName);
+        Assert.Equal(PlanCatalog.Get(Plan.Pro).MessagesPerMonth, stack.CustomerData.IdentityOf(customerId)!.MessageLimit);
         Assert.Equal(PlanCatalog.Get(Plan.Pro).Vcpus, stack.Railway.Service(service)!["vCPUs"]!.GetValue<double>());
         Assert.Equal(1.0, stack.Neon.ComputeSizes[ResourceNames.Branch(customerId)].Max);
         Assert.Equal(CustomerLifecycleAttempts, await stack.Database.CountAsync($"select count(*) from provisioning_steps where customer_id = '{customerId}' and operation_id like 'plan-%' and step = 'deploy' and status = 'completed'") / 2);

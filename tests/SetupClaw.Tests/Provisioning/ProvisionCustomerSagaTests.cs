@@ -25,6 +25,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
     private readonly Mock<IDatabaseProvider> databases = new();
     private readonly Mock<IComputeProvider> compute = new();
     private readonly Mock<IWorkspaceSeeder> seeder = new();
+    private readonly FakeCustomerData identities = new();
     private HttpStatusCode healthStatus = HttpStatusCode.OK;
     private string? workspaceOnHealth;
     private DurableTestHost host = null!;
@@ -60,6 +61,9 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
             services.AddSingleton(databases.Object);
             services.AddSingleton(compute.Object);
             services.AddSingleton(seeder.Object);
+            services.AddSingleton<SetupClaw.Lifecycle.ICustomerData>(identities);
+            services.AddSingleton(new SetupClaw.Plans.PlanCatalog(Options.Create(new SetupClaw.Plans.PlansOptions())));
+            services.AddSingleton<AssistantIdentityWriter>();
             services.AddSingleton(httpClients.Object);
             services.AddSingleton(TimeProvider.System);
             services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));

@@ -29,6 +29,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
     private readonly TestDatabase database = new();
     private readonly ConcurrentDictionary<string, string> workspaces = new();
     private readonly Mock<IWorkspaceSeeder> seeder = new();
+    private readonly FakeCustomerData identities = new();
     private NeonSimulator neon = null!;
     private RailwaySimulator railway = null!;
     private DurableTestHost host = null!;
@@ -53,6 +54,9 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
             services.AddSingleton(store);
             services.AddSingleton(new SetupClaw.Operations.OrphanStore(database.DataSource));
             services.AddSingleton(seeder.Object);
+            services.AddSingleton<SetupClaw.Lifecycle.ICustomerData>(identities);
+            services.AddSingleton(new SetupClaw.Plans.PlanCatalog(Options.Create(new SetupClaw.Plans.PlansOptions())));
+            services.AddSingleton<AssistantIdentityWriter>();
             services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
             services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
             services.AddSingleton(Options.Create(new LlmOptions()));
@@ -87,7 +91,12 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         Assert.StartsWith($"https://{ResourceNames.Service(customerId)}-production-", customer.AccessUrl, StringComparison.Ordinal);
         var variables = railway.Service(ResourceNames.Service(customerId))!["variables"]!;
         Assert.Contains("-pooler.", variables["DATABASE_URL"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal(customer.WorkspaceId, variables["WORKSPACE_ID"]!.GetValue<string>());
+        // Deployed with its database only (no model is configured here); who it is, it reads from that database.
+        Assert.Equal(["DATABASE_URL"], variables.AsObject().Select(v => v.Key));
+        var identity = identities.IdentityOf(customerId)!;
+        Assert.Equal((customer.WorkspaceId, customer.ApiKeyHash, Plan.Pro), (identity.WorkspaceId, identity.ApiKeyHash, identity.PlanName));
+        Assert.Equal(PlanCatalog.Get(Plan.Pro).MonthlyTokens, identity.MonthlyTokens);
+        Assert.StartsWith("gw_", identity.GatewayToken, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -146,7 +155,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         {
             await providers.GetRequiredService<IDatabaseProvider>().CreateAsync(new DatabaseRequest(customerId, Plan.Pro), default);
             await providers.GetRequiredService<IComputeProvider>().CreateServiceAsync(
-                new ServiceRequest(customerId, Plan.ProPlan, new Dictionary<string, string> { ["WORKSPACE_ID"] = "stale" }), default);
+                new ServiceRequest(customerId, Plan.ProPlan, new Dictionary<string, string> { ["DATABASE_URL"] = "stale" }), default);
         }
 
         await RunAsync(customerId);
@@ -156,7 +165,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         Assert.Equal([ResourceNames.Branch(customerId)], neon.BranchNames);
         Assert.Equal([ResourceNames.Service(customerId)], railway.ServiceNames);
         Assert.Equal(1, railway.Domains);
-        Assert.Equal(customer.WorkspaceId, railway.Service(ResourceNames.Service(customerId))!["variables"]!["WORKSPACE_ID"]!.GetValue<string>());
+        Assert.Contains("-pooler.", railway.Service(ResourceNames.Service(customerId))!["variables"]!["DATABASE_URL"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
