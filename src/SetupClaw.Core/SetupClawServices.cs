@@ -126,6 +126,7 @@ public static class SetupClawServices
         services.AddSingleton<OrphanStore>();
         services.AddTransient<OrphanSweeper>();
         services.AddTransient<OperatorHandler>();
+        services.AddTransient<AssistantBackfill>();
         services.AddSingleton<OrchestrationStatusHandler>();
         services.AddSingleton<HealthHandler>();
         return services;

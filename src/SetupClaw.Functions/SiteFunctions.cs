@@ -74,6 +74,16 @@ public sealed class SiteFunctions(IServiceProvider services)
         [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorResealPath)] HttpRequest request, CancellationToken cancellationToken) =>
         RunAsync("OperatorReseal", request, null, cancellationToken);
 
+    [Function("OperatorCustomer")]
+    public Task<IActionResult> OperatorCustomerAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OperatorCustomerPath)] HttpRequest request, string customerId, CancellationToken cancellationToken) =>
+        RunAsync("OperatorCustomer", request, null, cancellationToken, ("customerId", customerId));
+
+    [Function("OperatorBackfill")]
+    public Task<IActionResult> OperatorBackfillAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorBackfillPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("OperatorBackfill", request, null, cancellationToken);
+
     /// <summary>The model gateway every runtime calls: every chat passes here, so the app runs on always-ready instances (docs/operations.md).</summary>
     [Function("ModelGateway")]
     public Task<IActionResult> ModelGatewayAsync(

@@ -45,6 +45,8 @@ public static class SiteRoutes
     public const string OperatorRetryPath = "api/operator/customers/{customerId}/retry";
     public const string OperatorBindSubscriptionPath = "api/operator/customers/{customerId}/subscription";
     public const string OperatorResealPath = "api/operator/reseal";
+    public const string OperatorCustomerPath = "api/operator/customers/{customerId}";
+    public const string OperatorBackfillPath = "api/operator/backfill";
     public const string ModelGatewayBase = "api/llm/v1";
     public const string ModelGatewayPath = ModelGatewayBase + "/chat/completions";
     public const string HomePath = "";
@@ -68,6 +70,9 @@ public static class SiteRoutes
         new("OperatorBindSubscription", Post, OperatorBindSubscriptionPath, true,
             c => c.Get<OperatorHandler>().BindSubscriptionAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
         new("OperatorReseal", Post, OperatorResealPath, false, c => c.Get<OperatorHandler>().ResealAsync(c.Request, c.CancellationToken)),
+        new("OperatorCustomer", Get, OperatorCustomerPath, false,
+            c => c.Get<OperatorHandler>().CustomerAsync(c.Request, c.Value("customerId"), c.CancellationToken)),
+        new("OperatorBackfill", Post, OperatorBackfillPath, false, c => c.Get<OperatorHandler>().BackfillAsync(c.Request, c.CancellationToken)),
         new("ModelGateway", Post, ModelGatewayPath, false, c => c.Get<Gateway.ModelGatewayHandler>().ChatCompletionsAsync(c.Request, c.CancellationToken)),
         new("HomePage", Get, HomePath, false, _ => Task.FromResult(SitePages.Html("index"))),
         new("SuccessPage", Get, SuccessPath, false, _ => Task.FromResult(SitePages.Html("success"))),

@@ -14,11 +14,14 @@ namespace SetupClaw.Operations;
 /// The operator's routes (<c>X-Admin-Key</c>): <c>GET /api/operator/orphans</c> lists the open orphans and the last
 /// sweeps; <c>POST /api/operator/sweep</c> sweeps now and answers with what it did;
 /// <c>POST /api/operator/customers/{id}/retry</c> runs a customer's lifecycle again after its cause was fixed;
-/// <c>POST /api/operator/customers/{id}/subscription</c> binds an existing subscription to a customer.
+/// <c>POST /api/operator/customers/{id}/subscription</c> binds an existing subscription to a customer;
+/// <c>GET /api/operator/customers/{id}</c> shows one customer (no secrets); <c>POST /api/operator/backfill</c> brings
+/// assistants provisioned earlier up to date (<see cref="AssistantBackfill"/>).
 /// </summary>
 public sealed class OperatorHandler(
     OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, LifecycleScheduler lifecycle, ICustomerStore customers,
-    StripeReader stripe, PlanCatalog plans, SecretRotation rotation, RequestLimits limits, IOptions<StripeOptions> stripeOptions,
+    StripeReader stripe, PlanCatalog plans, SecretRotation rotation, AssistantBackfill backfill, Gateway.ModelUsageStore usage,
+    RequestLimits limits, IOptions<StripeOptions> stripeOptions,
     IOptions<SweepOptions> sweep, TimeProvider clock)
 {
     public async Task<IResult> ListAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -141,6 +144,67 @@ public sealed class OperatorHandler(
 
         var report = await rotation.ResealAsync(cancellationToken);
         return Results.Ok(new { report.Resealed, report.AlreadyCurrent, report.Failed });
+    }
+
+    /// <summary>
+    /// <c>GET /api/operator/customers/{id}</c>: where the customer stands (status, step, plan, billing, errors) and
+    /// the model tokens used this month against the plan's budget, as the gateway counted them. No secret, no hash.
+    /// </summary>
+    public async Task<IResult> CustomerAsync(HttpRequest request, string customerId, CancellationToken cancellationToken)
+    {
+        if (limits.RefuseAdmin(request) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is not { } customer)
+        {
+            return UnknownCustomer(customerId);
+        }
+
+        var period = Gateway.ModelUsageStore.PeriodOf(clock.GetUtcNow());
+        var tokens = await usage.GetAsync(customer.Id, period, cancellationToken);
+        var plan = PlanCatalog.Get(customer.Plan);
+        return Results.Ok(new
+        {
+            id = customer.Id,
+            email = customer.Email,
+            status = customer.Status,
+            step = customer.Step,
+            plan = plan.Name,
+            desiredPlan = customer.DesiredPlan,
+            billingState = customer.BillingState,
+            accessUrl = customer.AccessUrl,
+            workspaceId = customer.WorkspaceId,
+            serviceId = customer.InstanceId,
+            subscriptionId = customer.StripeSubscriptionId,
+            createdAt = customer.CreatedAt,
+            provisionedAt = customer.ProvisionedAt,
+            failureReason = customer.FailureReason,
+            lifecycleError = customer.LifecycleError,
+            modelTokens = new
+            {
+                month = period.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
+                input = tokens.InputTokens,
+                output = tokens.OutputTokens,
+                used = tokens.Total,
+                budget = plans.TokenBudgetOf(plan),
+                requests = tokens.Requests,
+                resetsOn = period.AddMonths(1),
+            },
+        });
+    }
+
+    /// <summary><c>POST /api/operator/backfill</c>: gateway tokens, identities and service variables for assistants provisioned earlier.</summary>
+    public async Task<IResult> BackfillAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (limits.RefuseAdmin(request) is { } refused)
+        {
+            return refused;
+        }
+
+        var report = await backfill.RunAsync(cancellationToken);
+        return Results.Ok(new { report.Updated, report.TokensIssued, report.Failed });
     }
 
     private static IResult UnknownCustomer(string customerId) =>

@@ -163,6 +163,58 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         Assert.StartsWith("SCRAM-SHA-256$", await TestDatabase.AdminTextAsync($"select rolpassword from pg_authid where rolname = 'claw_{customerId}'"), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AnAssistantFromBeforeTheIdentityTable_IsBroughtUpToDateByTheBackfill_AndTheOperatorSeesItsTokens()
+    {
+        var client = stack.Client;
+        var (customerId, token, signup) = await client.SignupAsync("barbara@example.com", "starter");
+        await client.SendEventAsync(StripeEventFactory.CheckoutCompleted(customerId, "barbara@example.com", DateTimeOffset.UtcNow, signup.GetProperty("checkoutSessionId").GetString()));
+        var active = await client.WaitForStatusAsync(customerId, token, "active", TimeSpan.FromSeconds(90));
+        var apiKey = active.GetProperty("apiKey").GetString()!;
+        using var runtime = new HttpClient { BaseAddress = new Uri(active.GetProperty("accessUrl").GetString()!) };
+        runtime.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+
+        // As provisioned before: no gateway token, no identity in its database.
+        await stack.Database.ExecuteAsync($"update customers set gateway_token_hash = null, gateway_token_encrypted = null where id = '{customerId}'");
+        await TestDatabase.ExecuteAdminAsync("delete from runtime_identity", database: "claw_" + customerId);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await runtime.PostAsJsonAsync("/api/chat", new { message = "anyone there?" })).StatusCode);
+
+        using var backfill = await AdminAsync(HttpMethod.Post, "/api/operator/backfill");
+        var report = await backfill.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, backfill.StatusCode);
+        Assert.True(report.GetProperty("tokensIssued").GetInt32() >= 1, report.ToString());
+        Assert.Empty(report.GetProperty("failed").EnumerateArray());
+
+        // The running assistant reads its identity per request: it works again at once, through the gateway.
+        using var chat = await runtime.PostAsJsonAsync("/api/chat", new { message = "back again?" });
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        Assert.Equal($"Bearer {stack.Model.ApiKey}", stack.Model.Requests.Last().Authorization);
+
+        using var view = await AdminAsync(HttpMethod.Get, $"/api/operator/customers/{customerId}");
+        var text = await view.Content.ReadAsStringAsync();
+        var tokens = JsonDocument.Parse(text).RootElement.GetProperty("modelTokens");
+        Assert.Equal(await stack.Database.CountAsync($"select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where customer_id = '{customerId}'"), tokens.GetProperty("used").GetInt64());
+        Assert.True(tokens.GetProperty("used").GetInt64() > 0);
+        Assert.Equal(SetupClaw.Plans.Plan.StarterPlan.MonthlyTokens, tokens.GetProperty("budget").GetInt64());
+        var gatewayToken = await TestDatabase.AdminTextAsync("select gateway_token from runtime_identity", database: "claw_" + customerId);
+        foreach (var secret in new[] { apiKey, gatewayToken!, "gw_", "claw_" + customerId + ":", LocalHostProcess.AdminKey })
+        {
+            Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
+        }
+
+        using var unknown = await AdminAsync(HttpMethod.Get, "/api/operator/customers/cus_00000000000000000000");
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        await client.SendEventAsync(StripeEventFactory.SubscriptionDeleted(customerId, DateTimeOffset.UtcNow));
+        await client.WaitForStatusAsync(customerId, token, "deprovisioned", TimeSpan.FromSeconds(60));
+    }
+
+    private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
+        return stack.Client.Http.SendAsync(request);
+    }
+
     /// <summary>A postgres:// URL (what the runtime gets) as an Npgsql connection string, or the string itself.</summary>
     private static string ToConnectionString(string url)
     {

@@ -89,10 +89,12 @@ public sealed class TestDatabase : IAsyncLifetime
         return await command.ExecuteScalarAsync() as string;
     }
 
-    /// <summary>Runs one statement as the superuser, on the server's default database.</summary>
-    public static async Task ExecuteAdminAsync(string sql)
+    /// <summary>Runs one statement as the superuser, on the server's default database or on <paramref name="database"/>.</summary>
+    public static async Task ExecuteAdminAsync(string sql, string? database = null)
     {
-        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await using var connection = new NpgsqlConnection(database is null
+            ? AdminConnectionString
+            : new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await command.ExecuteNonQueryAsync();
