@@ -59,7 +59,11 @@ public sealed class IdentityTests
         var pro = Plan.ProPlan;
         await runtime.WriteIdentityAsync(runtime.Identity with
         {
-            PlanName = pro.Name, MessageLimit = pro.MessagesPerMonth, MonthlyTokens = pro.MonthlyTokens, Skills = pro.Skills, Features = pro.Features,
+            PlanName = pro.Name,
+            MessageLimit = pro.MessagesPerMonth,
+            MonthlyTokens = pro.MonthlyTokens,
+            Skills = pro.Skills,
+            Features = pro.Features,
         });
 
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/skills/meeting-prep/enable", UriKind.Relative), null)).StatusCode);
