@@ -41,6 +41,15 @@ public sealed record RuntimeIdentity(
             reader.GetFieldValue<string[]>(8), reader.GetFieldValue<string[]>(9));
     }
 
+    /// <summary>What <c>/health</c> names: the workspace and plan, or nulls while no customer has been given this assistant.</summary>
+    public static async Task<(string? WorkspaceId, string? PlanName)> ReadNamesAsync(NpgsqlDataSource db, CancellationToken cancellationToken)
+    {
+        await using var command = db.CreateCommand("select workspace_id, plan_name from runtime_identity");
+        command.CommandTimeout = 3;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetString(0), reader.GetString(1)) : (null, null);
+    }
+
     /// <summary>The identity the authentication step attached to this request.</summary>
     public static RuntimeIdentity Of(HttpContext context) =>
         context.Features.Get<RuntimeIdentity>() ?? throw new InvalidOperationException("The request has no identity: it did not pass the API key check.");

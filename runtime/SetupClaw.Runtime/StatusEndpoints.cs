@@ -17,8 +17,8 @@ public static class StatusEndpoints
         {
             try
             {
-                var identity = await RuntimeIdentity.ReadAsync(db, cancellationToken);
-                return Results.Ok(new Health("healthy", identity?.WorkspaceId, "connected", model.Provider, identity?.PlanName));
+                var (workspaceId, plan) = await RuntimeIdentity.ReadNamesAsync(db, cancellationToken);
+                return Results.Ok(new Health("healthy", workspaceId, "connected", model.Provider, plan));
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
