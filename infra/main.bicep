@@ -1,101 +1,215 @@
-// SetupClaw control plane on Azure: Functions (isolated, .NET 10) with Durable Functions on Azure Storage,
-// secrets in Key Vault. Deploy: az deployment group create -g <rg> -f infra/main.bicep -p environmentName=prod
-@description('Short environment name; also makes the durable task hub unique per environment.')
-param environmentName string
-param location string = resourceGroup().location
+// SetupClaw's control plane on Azure, deployed by `azd up` (azure.yaml at the repository root, parameters in
+// main.parameters.json): a Flex Consumption Functions app (.NET 10 isolated) with Durable Functions on Azure
+// Storage reached with a user-assigned identity (no account keys), every secret a Key Vault reference, the control
+// database on Azure Database for PostgreSQL Flexible Server (TLS required), and Log Analytics with Application
+// Insights. docs/DEPLOYMENT.md is the runbook.
+targetScope = 'subscription'
 
-@description('Neon project holding one branch per customer, and the runtime image Railway deploys.')
+@minLength(1)
+@maxLength(20)
+@description('Short environment name (azd: AZURE_ENV_NAME); names the resource group and makes the durable task hub unique.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region for every resource (azd: AZURE_LOCATION).')
+param location string
+
+@description('Neon project holding one branch per customer.')
 param neonProjectId string
+
 @description('The empty Neon template branch customer branches are created from (br-…): no databases, no roles.')
 param neonTemplateBranchId string
+
 param railwayProjectId string
+
+@description('Railway environment the customer services live in.')
+param railwayEnvironmentName string = 'production'
+
+@allowed([ 'Workspace', 'Team', 'Account', 'Project' ])
+@description('What kind of Railway token railway-token holds (docs/DEPLOYMENT.md).')
+param railwayTokenKind string = 'Workspace'
+
+@description('The runtime image Railway deploys for every customer (ghcr.io/…/setupclaw-runtime:<tag>).')
 param runtimeImage string
-@description('anthropic or openai; the model every assistant uses (the key lives in Key Vault as llm-api-key).')
+
+@allowed([ 'anthropic', 'openai' ])
+@description('The model provider behind the gateway; its key lives in Key Vault as llm-api-key.')
 param llmProvider string = 'anthropic'
+
 param llmModel string
 
-var suffix = uniqueString(resourceGroup().id, environmentName)
+@description('For OpenAI-compatible providers other than OpenAI itself: the URL up to and including /v1.')
+param llmBaseUrl string = ''
 
-resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  name: 'stclaw${suffix}'
+param starterPriceId string
+param proPriceId string
+param teamPriceId string
+
+@description('The address customers and Stripe reach the app at; empty: the app\'s azurewebsites.net address.')
+param publicBaseUrl string = ''
+
+param postgresAdministratorLogin string = 'setupclaw'
+
+@secure()
+@description('The control database administrator password; it is stored only in the Key Vault secret control-database.')
+param postgresAdministratorPassword string
+
+@minValue(0)
+@description('HTTP instances kept warm: the model gateway and the webhook must not wait for a cold start.')
+param alwaysReadyHttpInstances int = 1
+
+var suffix = uniqueString(subscription().id, environmentName, location)
+var tags = { 'azd-env-name': environmentName, application: 'setupclaw' }
+var appName = 'func-claw-${environmentName}-${suffix}'
+var baseUrl = empty(publicBaseUrl) ? 'https://${appName}.azurewebsites.net' : publicBaseUrl
+var deploymentContainerName = 'app-package'
+var vaultName = 'kv-claw-${take(suffix, 13)}'
+
+// A Key Vault reference to one secret of the vault.
+func secret(vault string, name string) string => '@Microsoft.KeyVault(VaultName=${vault};SecretName=${name})'
+
+resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-setupclaw-${environmentName}'
   location: location
-  sku: { name: 'Standard_LRS' }
-  kind: 'StorageV2'
-  properties: { minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false }
+  tags: tags
 }
 
-resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: 'kv-claw-${suffix}'
-  location: location
-  properties: {
-    tenantId: subscription().tenantId
-    sku: { family: 'A', name: 'standard' }
-    enableRbacAuthorization: true
+module identity 'modules/identity.bicep' = {
+  scope: group
+  params: { name: 'id-claw-${environmentName}', location: location, tags: tags }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  scope: group
+  params: {
+    logAnalyticsName: 'log-claw-${environmentName}-${suffix}'
+    applicationInsightsName: 'appi-claw-${environmentName}-${suffix}'
+    location: location
+    tags: tags
+    identityPrincipalId: identity.outputs.principalId
   }
 }
 
-resource plan 'Microsoft.Web/serverfarms@2023-12-01' = {
-  name: 'plan-claw-${environmentName}'
-  location: location
-  sku: { name: 'EP1', tier: 'ElasticPremium' }
-  kind: 'elastic'
-  properties: { reserved: true }
-}
-
-resource app 'Microsoft.Web/sites@2023-12-01' = {
-  name: 'func-claw-${environmentName}-${suffix}'
-  location: location
-  kind: 'functionapp,linux'
-  identity: { type: 'SystemAssigned' }
-  properties: {
-    serverFarmId: plan.id
-    httpsOnly: true
-    siteConfig: {
-      linuxFxVersion: 'DOTNET-ISOLATED|10.0'
-      minTlsVersion: '1.2'
-      appSettings: [
-        { name: 'FUNCTIONS_EXTENSION_VERSION', value: '~4' }
-        { name: 'FUNCTIONS_WORKER_RUNTIME', value: 'dotnet-isolated' }
-        // The site's root is the signup page (host.json: empty routePrefix), not the Functions welcome page.
-        { name: 'AzureWebJobsDisableHomepage', value: 'true' }
-        { name: 'AzureWebJobsStorage', value: 'DefaultEndpointsProtocol=https;AccountName=${storage.name};AccountKey=${storage.listKeys().keys[0].value};EndpointSuffix=${environment().suffixes.storage}' }
-        { name: 'DurableTaskHubName', value: 'setupclaw${environmentName}' }
-        { name: 'App__PublicBaseUrl', value: 'https://func-claw-${environmentName}-${suffix}.azurewebsites.net' }
-        { name: 'ConnectionStrings__ControlDatabase', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=control-database)' }
-        { name: 'Stripe__SecretKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=stripe-secret-key)' }
-        { name: 'Stripe__WebhookSecret', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=stripe-webhook-secret)' }
-        { name: 'Security__EncryptionKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=encryption-key)' }
-        { name: 'Security__AdminKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=admin-key)' }
-        // Rolling a provider back to Local is a change of these two settings.
-        { name: 'Sweep__Schedule', value: '0 */5 * * * *' }
-        // Azure's front end appends the client's address to X-Forwarded-For: the rate limits key on it.
-        { name: 'RateLimits__TrustForwardedFor', value: 'true' }
-        { name: 'Providers__Database', value: 'Neon' }
-        { name: 'Providers__Compute', value: 'Railway' }
-        { name: 'Providers__Neon__ProjectId', value: neonProjectId }
-        { name: 'Providers__Neon__ParentBranchId', value: neonTemplateBranchId }
-        { name: 'Providers__Neon__ApiKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=neon-api-key)' }
-        { name: 'Providers__Railway__ProjectId', value: railwayProjectId }
-        { name: 'Providers__Railway__Image', value: runtimeImage }
-        { name: 'Providers__Railway__Token', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=railway-token)' }
-        { name: 'Llm__Provider', value: llmProvider }
-        { name: 'Llm__Model', value: llmModel }
-        { name: 'Llm__ApiKey', value: '@Microsoft.KeyVault(VaultName=${vault.name};SecretName=llm-api-key)' }
-      ]
-    }
+module storage 'modules/storage.bicep' = {
+  scope: group
+  params: {
+    name: 'stclaw${suffix}'
+    location: location
+    tags: tags
+    identityPrincipalId: identity.outputs.principalId
+    deploymentContainerName: deploymentContainerName
   }
 }
 
-// The app reads its secrets through Key Vault references: Key Vault Secrets User on the vault.
-resource secretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, app.id, 'secrets-user')
-  scope: vault
-  properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
-    principalId: app.identity.principalId
-    principalType: 'ServicePrincipal'
+module postgres 'modules/postgres.bicep' = {
+  scope: group
+  params: {
+    name: 'psql-claw-${environmentName}-${suffix}'
+    location: location
+    tags: tags
+    administratorLogin: postgresAdministratorLogin
+    administratorPassword: postgresAdministratorPassword
   }
 }
 
-output functionAppName string = app.name
-output webhookUrl string = 'https://${app.properties.defaultHostName}/api/stripe/webhook'
+module vault 'modules/keyvault.bicep' = {
+  scope: group
+  params: {
+    name: vaultName
+    location: location
+    tags: tags
+    identityPrincipalId: identity.outputs.principalId
+    controlDatabaseConnectionString: 'Host=${postgres.outputs.fqdn};Port=5432;Database=${postgres.outputs.databaseName};Username=${postgresAdministratorLogin};Password=${postgresAdministratorPassword};SSL Mode=VerifyFull'
+  }
+}
+
+// Every setting the code binds is here (SettingsCoverageTests checks it against the code and
+// local.settings.sample.json); secrets are Key Vault references, read with the app's identity.
+var appSettings = [
+  // The Durable Azure Storage backend and the host's own storage, with the identity: no account key anywhere.
+  { name: 'AzureWebJobsStorage__accountName', value: storage.outputs.name }
+  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+  { name: 'AzureWebJobsStorage__clientId', value: identity.outputs.clientId }
+  { name: 'DurableTaskHubName', value: 'setupclaw${environmentName}' }
+  // The site's root is the signup page (host.json: empty routePrefix), not the Functions welcome page.
+  { name: 'AzureWebJobsDisableHomepage', value: 'true' }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.connectionString }
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.outputs.clientId};Authorization=AAD' }
+  { name: 'App__PublicBaseUrl', value: baseUrl }
+  { name: 'ConnectionStrings__ControlDatabase', value: secret(vaultName, 'control-database') }
+  { name: 'Stripe__SecretKey', value: secret(vaultName, 'stripe-secret-key') }
+  { name: 'Stripe__WebhookSecret', value: secret(vaultName, 'stripe-webhook-secret') }
+  { name: 'Security__EncryptionKey', value: secret(vaultName, 'encryption-key') }
+  { name: 'Security__AdminKey', value: secret(vaultName, 'admin-key') }
+  // Set to a reference to the secret previous-encryption-keys while a key rotation runs (docs/operations.md).
+  { name: 'Security__PreviousEncryptionKeys', value: '' }
+  { name: 'Security__ApiKeyRevealWindow', value: '00:15:00' }
+  { name: 'Plans__Starter__StripePriceId', value: starterPriceId }
+  { name: 'Plans__Pro__StripePriceId', value: proPriceId }
+  { name: 'Plans__Team__StripePriceId', value: teamPriceId }
+  { name: 'Plans__Starter__MonthlyPriceUsd', value: '29' }
+  { name: 'Plans__Pro__MonthlyPriceUsd', value: '79' }
+  { name: 'Plans__Team__MonthlyPriceUsd', value: '199' }
+  { name: 'Plans__Starter__MonthlyTokens', value: '2000000' }
+  { name: 'Plans__Pro__MonthlyTokens', value: '10000000' }
+  { name: 'Plans__Team__MonthlyTokens', value: '50000000' }
+  { name: 'Providers__Database', value: 'Neon' }
+  { name: 'Providers__Compute', value: 'Railway' }
+  { name: 'Providers__Neon__ApiKey', value: secret(vaultName, 'neon-api-key') }
+  { name: 'Providers__Neon__ProjectId', value: neonProjectId }
+  { name: 'Providers__Neon__ParentBranchId', value: neonTemplateBranchId }
+  { name: 'Providers__Neon__OperationPollInterval', value: '00:00:01' }
+  { name: 'Providers__Neon__OperationTimeout', value: '00:03:00' }
+  { name: 'Providers__Railway__Token', value: secret(vaultName, 'railway-token') }
+  { name: 'Providers__Railway__TokenKind', value: railwayTokenKind }
+  { name: 'Providers__Railway__ProjectId', value: railwayProjectId }
+  { name: 'Providers__Railway__EnvironmentName', value: railwayEnvironmentName }
+  { name: 'Providers__Railway__Image', value: runtimeImage }
+  { name: 'Providers__Railway__HealthCheckPath', value: '/health' }
+  { name: 'Providers__Http__MaxRetries', value: '4' }
+  { name: 'Providers__Http__RetryBaseDelay', value: '00:00:01' }
+  { name: 'Providers__Http__MaxRetryDelay', value: '00:00:15' }
+  { name: 'Providers__Http__AttemptTimeout', value: '00:00:30' }
+  { name: 'Provisioning__HealthCheckTimeout', value: '00:01:30' }
+  { name: 'Provisioning__DeploymentTimeout', value: '00:10:00' }
+  { name: 'Llm__Provider', value: llmProvider }
+  { name: 'Llm__Model', value: llmModel }
+  { name: 'Llm__BaseUrl', value: llmBaseUrl }
+  { name: 'Llm__ApiKey', value: secret(vaultName, 'llm-api-key') }
+  { name: 'Llm__MaxOutputTokens', value: '1024' }
+  { name: 'Llm__MaxMessages', value: '100' }
+  { name: 'Llm__MaxPromptCharacters', value: '400000' }
+  { name: 'Sweep__Schedule', value: '0 */5 * * * *' }
+  { name: 'Sweep__IntervalSeconds', value: '300' }
+  { name: 'Sweep__GraceSeconds', value: '30' }
+  { name: 'RateLimits__SignupsPerMinute', value: '10' }
+  { name: 'RateLimits__AdminFailuresBeforeLockout', value: '5' }
+  { name: 'RateLimits__AdminLockout', value: '00:00:30' }
+  { name: 'RateLimits__MaxAdminLockout', value: '00:15:00' }
+  // Azure's front end appends the client's address to X-Forwarded-For: the rate limits key on it.
+  { name: 'RateLimits__TrustForwardedFor', value: 'true' }
+]
+
+module app 'modules/functionapp.bicep' = {
+  scope: group
+  params: {
+    name: appName
+    planName: 'plan-claw-${environmentName}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: deploymentContainerName
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
+    appSettings: appSettings
+  }
+}
+
+output AZURE_RESOURCE_GROUP string = group.name
+output AZURE_KEY_VAULT_NAME string = vault.outputs.name
+output FUNCTION_APP_NAME string = app.outputs.name
+output FUNCTION_URL string = 'https://${app.outputs.defaultHostName}'
+output PUBLIC_BASE_URL string = baseUrl
+@description('Register this in Stripe (Developers → Webhooks) with the event types docs/DEPLOYMENT.md lists.')
+output STRIPE_WEBHOOK_URL string = '${baseUrl}/api/stripe/webhook'
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
