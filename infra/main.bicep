@@ -54,6 +54,10 @@ param postgresAdministratorLogin string = 'setupclaw'
 @description('The control database administrator password; it is stored only in the Key Vault secret control-database.')
 param postgresAdministratorPassword string
 
+@allowed([ 'false', 'true' ])
+@description('The rollback switch (docs/DEPLOYMENT.md): webhooks are recorded and acknowledged, nothing new is provisioned.')
+param provisioningPaused string = 'false'
+
 @minValue(0)
 @description('HTTP instances kept warm: the model gateway and the webhook must not wait for a cold start.')
 param alwaysReadyHttpInstances int = 1
@@ -65,7 +69,8 @@ var baseUrl = empty(publicBaseUrl) ? 'https://${appName}.azurewebsites.net' : pu
 var deploymentContainerName = 'app-package'
 var vaultName = 'kv-claw-${take(suffix, 13)}'
 
-// A Key Vault reference to one secret of the vault.
+// A Key Vault reference to one secret of the vault (given as the vault module's output, so the app waits for the
+// vault and its role assignment).
 func secret(vault string, name string) string => '@Microsoft.KeyVault(VaultName=${vault};SecretName=${name})'
 
 resource group 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -130,17 +135,18 @@ var appSettings = [
   { name: 'AzureWebJobsStorage__accountName', value: storage.outputs.name }
   { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
   { name: 'AzureWebJobsStorage__clientId', value: identity.outputs.clientId }
-  { name: 'DurableTaskHubName', value: 'setupclaw${environmentName}' }
+  // Task hub names are letters and digits only; azd environment names may hold hyphens.
+  { name: 'DurableTaskHubName', value: 'setupclaw${toLower(replace(replace(environmentName, '-', ''), '_', ''))}' }
   // The site's root is the signup page (host.json: empty routePrefix), not the Functions welcome page.
   { name: 'AzureWebJobsDisableHomepage', value: 'true' }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.connectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.outputs.clientId};Authorization=AAD' }
   { name: 'App__PublicBaseUrl', value: baseUrl }
-  { name: 'ConnectionStrings__ControlDatabase', value: secret(vaultName, 'control-database') }
-  { name: 'Stripe__SecretKey', value: secret(vaultName, 'stripe-secret-key') }
-  { name: 'Stripe__WebhookSecret', value: secret(vaultName, 'stripe-webhook-secret') }
-  { name: 'Security__EncryptionKey', value: secret(vaultName, 'encryption-key') }
-  { name: 'Security__AdminKey', value: secret(vaultName, 'admin-key') }
+  { name: 'ConnectionStrings__ControlDatabase', value: secret(vault.outputs.name, 'control-database') }
+  { name: 'Stripe__SecretKey', value: secret(vault.outputs.name, 'stripe-secret-key') }
+  { name: 'Stripe__WebhookSecret', value: secret(vault.outputs.name, 'stripe-webhook-secret') }
+  { name: 'Security__EncryptionKey', value: secret(vault.outputs.name, 'encryption-key') }
+  { name: 'Security__AdminKey', value: secret(vault.outputs.name, 'admin-key') }
   // Set to a reference to the secret previous-encryption-keys while a key rotation runs (docs/operations.md).
   { name: 'Security__PreviousEncryptionKeys', value: '' }
   { name: 'Security__ApiKeyRevealWindow', value: '00:15:00' }
@@ -155,12 +161,12 @@ var appSettings = [
   { name: 'Plans__Team__MonthlyTokens', value: '50000000' }
   { name: 'Providers__Database', value: 'Neon' }
   { name: 'Providers__Compute', value: 'Railway' }
-  { name: 'Providers__Neon__ApiKey', value: secret(vaultName, 'neon-api-key') }
+  { name: 'Providers__Neon__ApiKey', value: secret(vault.outputs.name, 'neon-api-key') }
   { name: 'Providers__Neon__ProjectId', value: neonProjectId }
   { name: 'Providers__Neon__ParentBranchId', value: neonTemplateBranchId }
   { name: 'Providers__Neon__OperationPollInterval', value: '00:00:01' }
   { name: 'Providers__Neon__OperationTimeout', value: '00:03:00' }
-  { name: 'Providers__Railway__Token', value: secret(vaultName, 'railway-token') }
+  { name: 'Providers__Railway__Token', value: secret(vault.outputs.name, 'railway-token') }
   { name: 'Providers__Railway__TokenKind', value: railwayTokenKind }
   { name: 'Providers__Railway__ProjectId', value: railwayProjectId }
   { name: 'Providers__Railway__EnvironmentName', value: railwayEnvironmentName }
@@ -172,10 +178,11 @@ var appSettings = [
   { name: 'Providers__Http__AttemptTimeout', value: '00:00:30' }
   { name: 'Provisioning__HealthCheckTimeout', value: '00:01:30' }
   { name: 'Provisioning__DeploymentTimeout', value: '00:10:00' }
+  { name: 'Provisioning__Paused', value: provisioningPaused }
   { name: 'Llm__Provider', value: llmProvider }
   { name: 'Llm__Model', value: llmModel }
   { name: 'Llm__BaseUrl', value: llmBaseUrl }
-  { name: 'Llm__ApiKey', value: secret(vaultName, 'llm-api-key') }
+  { name: 'Llm__ApiKey', value: secret(vault.outputs.name, 'llm-api-key') }
   { name: 'Llm__MaxOutputTokens', value: '1024' }
   { name: 'Llm__MaxMessages', value: '100' }
   { name: 'Llm__MaxPromptCharacters', value: '400000' }

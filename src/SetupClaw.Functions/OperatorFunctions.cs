@@ -1,13 +1,26 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Options;
+using SetupClaw.Lifecycle;
 using SetupClaw.Operations;
 
 namespace SetupClaw.Functions;
 
 /// <summary>The orphan sweep on a timer (<c>Sweep:Schedule</c>, every 5 minutes by default); the operator's routes are in <see cref="SiteFunctions"/>.</summary>
-public sealed class OperatorFunctions(OrphanSweeper sweeper, IOptions<SweepOptions> options, TimeProvider clock)
+public sealed class OperatorFunctions(OrphanSweeper sweeper, LifecycleScheduler lifecycle, IOptions<SweepOptions> options, TimeProvider clock)
 {
+    /// <summary>
+    /// When an instance starts (and daily): lifecycle work that waited starts at once, so turning
+    /// <c>Provisioning:Paused</c> off (an app setting change restarts the app) provisions the customers who paid
+    /// meanwhile without waiting for the sweep. Each run is claimed once, so instances starting together start it once.
+    /// </summary>
+    [Function("ResumeLifecycle")]
+    public Task ResumeAsync(
+        [TimerTrigger("0 0 4 * * *", RunOnStartup = true)] TimerInfo timer,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        lifecycle.RecoverAsync(durable, options.Value.ClaimedBefore(clock.GetUtcNow()), cancellationToken);
+
     [Function("OrphanSweep")]
     public Task SweepAsync(
         [TimerTrigger("%Sweep:Schedule%", RunOnStartup = false)] TimerInfo timer,

@@ -81,8 +81,10 @@ public sealed class SiteFunctions(IServiceProvider services)
 
     [Function("OperatorBackfill")]
     public Task<IActionResult> OperatorBackfillAsync(
-        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorBackfillPath)] HttpRequest request, CancellationToken cancellationToken) =>
-        RunAsync("OperatorBackfill", request, null, cancellationToken);
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorBackfillPath)] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorBackfill", request, durable, cancellationToken);
 
     /// <summary>The model gateway every runtime calls: every chat passes here, so the app runs on always-ready instances (docs/operations.md).</summary>
     [Function("ModelGateway")]

@@ -22,7 +22,9 @@ public sealed class ModelGateway : IDisposable
         apiKey = settings.ApiKey;
         Model = settings.Model ?? "none";
         MaxOutputTokens = settings.MaxOutputTokens;
-        http = new HttpClient(new StatusRecorder(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }))
+        // Only an OpenAI-compatible endpoint of its own (the gateway's BaseUrl) is ever given the gateway token.
+        var endpoint = settings.Provider == "openai" && settings.BaseUrl is { } baseUrl ? baseUrl.TrimEnd('/') + "/" : null;
+        http = new HttpClient(new StatusRecorder(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, endpoint))
         {
             Timeout = TimeSpan.FromMinutes(2),
         };
@@ -136,11 +138,13 @@ public sealed class ModelGateway : IDisposable
         public string? BudgetResetsOn { get; set; }
     }
 
-    private sealed class StatusRecorder(HttpMessageHandler inner) : DelegatingHandler(inner)
+    private sealed class StatusRecorder(HttpMessageHandler inner, string? endpoint) : DelegatingHandler(inner)
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            if (CurrentCall.Value?.GatewayToken is { } token)
+            // The gateway token goes to the configured endpoint only (the control plane's gateway), never elsewhere.
+            if (CurrentCall.Value?.GatewayToken is { } token && endpoint is not null &&
+                request.RequestUri?.AbsoluteUri.StartsWith(endpoint, StringComparison.OrdinalIgnoreCase) == true)
             {
                 request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
             }

@@ -72,7 +72,7 @@ public static class SiteRoutes
         new("OperatorReseal", Post, OperatorResealPath, false, c => c.Get<OperatorHandler>().ResealAsync(c.Request, c.CancellationToken)),
         new("OperatorCustomer", Get, OperatorCustomerPath, false,
             c => c.Get<OperatorHandler>().CustomerAsync(c.Request, c.Value("customerId"), c.CancellationToken)),
-        new("OperatorBackfill", Post, OperatorBackfillPath, false, c => c.Get<OperatorHandler>().BackfillAsync(c.Request, c.CancellationToken)),
+        new("OperatorBackfill", Post, OperatorBackfillPath, true, c => c.Get<OperatorHandler>().BackfillAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
         new("ModelGateway", Post, ModelGatewayPath, false, c => c.Get<Gateway.ModelGatewayHandler>().ChatCompletionsAsync(c.Request, c.CancellationToken)),
         new("HomePage", Get, HomePath, false, _ => Task.FromResult(SitePages.Html("index"))),
         new("SuccessPage", Get, SuccessPath, false, _ => Task.FromResult(SitePages.Html("success"))),

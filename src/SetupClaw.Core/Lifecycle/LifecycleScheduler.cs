@@ -2,6 +2,7 @@ using DurableTask.Core.Exceptions;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SetupClaw.Customers;
 using SetupClaw.Provisioning;
 
@@ -13,8 +14,12 @@ namespace SetupClaw.Lifecycle;
 /// it. Runs never overlap for one customer, and a fact that arrives while a run is finishing is seen by that run
 /// before it lets go. A cancellation also tells a provisioning in flight to stop and undo itself.
 /// </summary>
-public sealed partial class LifecycleScheduler(ICustomerStore customers, LifecycleStore store, TimeProvider clock, ILogger<LifecycleScheduler> logger)
+public sealed partial class LifecycleScheduler(
+    ICustomerStore customers, LifecycleStore store, TimeProvider clock, IOptions<ProvisioningOptions> provisioning, ILogger<LifecycleScheduler> logger)
 {
+    /// <summary><c>Provisioning:Paused</c>: facts are stored, no run starts.</summary>
+    public bool IsPaused => provisioning.Value.Paused;
+
     /// <summary>A sweep's hold that outlived this was left by a crashed sweep.</summary>
     public static readonly TimeSpan SweepHoldLimit = TimeSpan.FromMinutes(10);
 
@@ -65,6 +70,13 @@ public sealed partial class LifecycleScheduler(ICustomerStore customers, Lifecyc
     public async Task<string?> KickAsync(DurableTaskClient durable, string customerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(durable);
+        if (IsPaused)
+        {
+            // The fact is stored and the desired version raised: RecoverAsync starts the run once provisioning resumes.
+            LogPaused(logger, customerId);
+            return null;
+        }
+
         if (await store.ClaimAsync(customerId, cancellationToken) is not { } claim)
         {
             return null;
@@ -93,6 +105,11 @@ public sealed partial class LifecycleScheduler(ICustomerStore customers, Lifecyc
     public async Task<int> RecoverAsync(DurableTaskClient durable, DateTimeOffset claimedBefore, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(durable);
+        if (IsPaused)
+        {
+            return 0;
+        }
+
         var started = 0;
         var now = clock.GetUtcNow();
         foreach (var unsettled in await store.ListUnsettledAsync(cancellationToken))
@@ -191,6 +208,9 @@ public sealed partial class LifecycleScheduler(ICustomerStore customers, Lifecyc
 
     /// <summary>Tries to schedule a run, in all, before the claim is left for the sweep (about 1.25 s of waiting).</summary>
     private const int ScheduleAttempts = 3;
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Provisioning is paused: the change for {CustomerId} is stored and waits")]
+    private static partial void LogPaused(ILogger logger, string customerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle run {InstanceId} could not be scheduled ({Reason}); the sweep schedules it after the grace")]
     private static partial void LogScheduleFailed(ILogger logger, string instanceId, string reason);

@@ -61,7 +61,10 @@ public sealed class OperatorHandler(
         }
 
         var run = await lifecycle.KickAsync(durable, customerId, cancellationToken);
-        return Results.Accepted(value: new { customerId, run, note = run is null ? "a lifecycle run holds the customer; it will look again before letting go" : "lifecycle run started" });
+        var note = run is not null ? "lifecycle run started"
+            : lifecycle.IsPaused ? "provisioning is paused (Provisioning:Paused): the run starts when it resumes"
+            : "a lifecycle run holds the customer; it will look again before letting go";
+        return Results.Accepted(value: new { customerId, run, note });
     }
 
     private static readonly System.Text.RegularExpressions.Regex SubscriptionShape = new("^sub_[A-Za-z0-9_]{1,250}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
@@ -195,16 +198,33 @@ public sealed class OperatorHandler(
         });
     }
 
-    /// <summary><c>POST /api/operator/backfill</c>: gateway tokens, identities and service variables for assistants provisioned earlier.</summary>
-    public async Task<IResult> BackfillAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// <c>POST /api/operator/backfill[?after={customerId}&amp;limit={n}]</c>: gateway tokens, identities and service
+    /// variables for assistants provisioned earlier, one page at a time; call again with <c>after</c> = the answer's
+    /// <c>next</c> until it is null.
+    /// </summary>
+    public async Task<IResult> BackfillAsync(HttpRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         if (limits.RefuseAdmin(request) is { } refused)
         {
             return refused;
         }
 
-        var report = await backfill.RunAsync(cancellationToken);
-        return Results.Ok(new { report.Updated, report.TokensIssued, report.Failed });
+        var after = request.Query["after"].ToString() is { Length: > 0 } cursor ? cursor : null;
+        if (after is not null && !Providers.CustomerIds.IsValid(after))
+        {
+            return Problems.BadRequest("Invalid cursor", "'after' must be a customer id (cus_ and 20 hex digits): the 'next' of the previous answer.");
+        }
+
+        var limit = AssistantBackfill.DefaultPageSize;
+        if (request.Query["limit"].ToString() is { Length: > 0 } text && !(int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 500))
+        {
+            return Problems.BadRequest("Invalid limit", "'limit' must be a whole number from 1 to 500.");
+        }
+
+        var report = await backfill.RunAsync(durable, after, limit, cancellationToken);
+        return Results.Ok(new { report.Updated, report.TokensIssued, report.Skipped, report.Failed, report.Next });
     }
 
     private static IResult UnknownCustomer(string customerId) =>

@@ -12,7 +12,7 @@ namespace SetupClaw.Operations;
 /// What one sweep did; <see cref="LeftOpen"/> is what still needs it (or the operator). <see cref="Foreign"/>:
 /// resources named for customers this control database does not know, left alone.
 /// </summary>
-public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsStarted, int Foreign, IReadOnlyList<string> Errors);
+public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsStarted, int Foreign, IReadOnlyList<string> Errors, bool Paused = false);
 
 /// <summary>
 /// The periodic sweep (a timer function in Azure, a background service in the local host). It restarts lifecycle
@@ -36,9 +36,16 @@ public sealed partial class OrphanSweeper(
     {
         var startedAt = clock.GetUtcNow();
         var errors = new List<string>();
-        var runs = await lifecycle.RecoverAsync(durable, claimedBefore, cancellationToken);
         await leases.DropParkedAsync(startedAt - ParkedEventLifetime, cancellationToken);
         await customers.EraseExpiredApiKeyCopiesAsync(security.Value.ApiKeyRevealWindow, cancellationToken);
+        if (lifecycle.IsPaused)
+        {
+            // The rollback switch: no run starts and nothing is deleted; the sweep after resuming does both.
+            var open = (await orphans.ListOpenAsync(cancellationToken)).Count;
+            return new SweepReport(0, 0, open, 0, 0, ["provisioning is paused: no lifecycle run started, no orphan removed"], Paused: true);
+        }
+
+        var runs = await lifecycle.RecoverAsync(durable, claimedBefore, cancellationToken);
 
         var found = 0;
         var foreign = 0;

@@ -9,4 +9,15 @@ public sealed class ProvisioningOptions
 
     /// <summary>How long a deployment may take before the saga gives up and compensates.</summary>
     public TimeSpan DeploymentTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The rollback switch: webhooks are still verified, recorded and acknowledged and their facts stored, but no
+    /// lifecycle run starts and the sweep deletes nothing (runs in flight finish). A paid customer stays pending and
+    /// its status says so. When a host starts with it off, everything that waited starts at once.
+    /// </summary>
+    public bool Paused { get; set; }
+
+    /// <summary>What a waiting customer's status says while <see cref="Paused"/>.</summary>
+    public const string PausedNotice =
+        "Setup is paused for a short maintenance. Your payment is recorded, and your assistant is set up as soon as it resumes: keep this page open or come back later.";
 }

@@ -11,14 +11,15 @@ public sealed record StepView(string Name, string Status, DateTimeOffset? Starte
 
 public sealed record ProvisioningStatusView(
     string CustomerId, string Status, string? Step, IReadOnlyList<StepView> Steps, double? ElapsedSeconds,
-    string? WorkspaceId, string? InstanceId, string? AccessUrl, string? ApiKey, string? ApiKeyHint, string? Error);
+    string? WorkspaceId, string? InstanceId, string? AccessUrl, string? ApiKey, string? ApiKeyHint, string? Error, string? Notice = null);
 
 /// <summary>
 /// <c>GET /api/provisioning/{customerId}</c> with <c>Authorization: Bearer {statusToken}</c>: what the success page
 /// polls. Reads only the control database. The API key is shown until a short while after it was first shown;
 /// then the sealed copy is erased and only its hint remains.
 /// </summary>
-public sealed class ProvisioningStatusHandler(ICustomerStore store, SecretBox secretBox, IOptions<SecurityOptions> security, TimeProvider clock)
+public sealed class ProvisioningStatusHandler(
+    ICustomerStore store, SecretBox secretBox, IOptions<SecurityOptions> security, IOptions<ProvisioningOptions> provisioning, TimeProvider clock)
 {
     /// <summary>Every answer, refusals included, is <c>no-store</c>: it may carry the API key, and never belongs in a cache.</summary>
     public async Task<IResult> HandleAsync(HttpRequest request, string customerId, CancellationToken cancellationToken) =>
@@ -43,7 +44,8 @@ public sealed class ProvisioningStatusHandler(ICustomerStore store, SecretBox se
         return Results.Ok(new ProvisioningStatusView(
             customer.Id, customer.Status, customer.Step, Merge(history, customer.Status), Elapsed(customer),
             customer.WorkspaceId, customer.InstanceId, customer.AccessUrl,
-            await RevealKeyAsync(customer, cancellationToken), customer.ApiKeyHint, customer.FailureReason));
+            await RevealKeyAsync(customer, cancellationToken), customer.ApiKeyHint, customer.FailureReason,
+            provisioning.Value.Paused && customer.Status == CustomerStatus.Pending ? ProvisioningOptions.PausedNotice : null));
     }
 
     /// <summary>Every saga step, in order, with the latest attempt's state; undo steps follow when there were any.</summary>

@@ -60,7 +60,7 @@ public sealed class InfrastructureTests
             "Providers:Neon:ApiKey", "Providers:Railway:Token", "Llm:ApiKey",
         })
         {
-            Assert.StartsWith("secret(vaultName, '", settings[secret], StringComparison.Ordinal);
+            Assert.StartsWith("secret(vault.outputs.name, '", settings[secret], StringComparison.Ordinal);
         }
     }
 

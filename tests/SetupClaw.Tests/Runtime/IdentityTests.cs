@@ -76,6 +76,22 @@ public sealed class IdentityTests
     }
 
     [Fact]
+    public async Task TheGatewayToken_IsNeverSentToAModelThatIsNotTheGateway()
+    {
+        const string Token = "gw_test_placeholder_elsewhere";
+        await using var model = await StubModelServer.StartAsync();
+        await using var runtime = await RuntimeInstance.StartAsync(llm: Llm.Anthropic(model), gatewayToken: Token);
+        using var client = runtime.CreateClient();
+
+        (await client.PostJsonAsync("/api/chat", new { message = "hello" })).EnsureSuccessStatusCode();
+
+        var sent = model.Requests.Last();
+        // The provider's own key reached it (the Anthropic SDK sends it as x-api-key or Bearer), the token did not.
+        Assert.True(sent.XApiKey == model.ApiKey || sent.Authorization == $"Bearer {model.ApiKey}", StubModelServer.Describe(sent));
+        Assert.DoesNotContain(Token, (sent.Authorization ?? "") + (sent.XApiKey ?? ""), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheGatewayToken_ComesFromTheDatabase_AndAReplacedOneIsUsedAtOnce_NeverShown()
     {
         const string First = "gw_test_placeholder_first";
