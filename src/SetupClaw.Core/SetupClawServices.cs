@@ -127,6 +127,7 @@ public static class SetupClawServices
         services.AddTransient<OrphanSweeper>();
         services.AddTransient<OperatorHandler>();
         services.AddTransient<AssistantBackfill>();
+        services.AddTransient<SmokeHandler>();
         services.AddSingleton<OrchestrationStatusHandler>();
         services.AddSingleton<HealthHandler>();
         return services;

@@ -79,6 +79,21 @@ public sealed class SiteFunctions(IServiceProvider services)
         [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OperatorCustomerPath)] HttpRequest request, string customerId, CancellationToken cancellationToken) =>
         RunAsync("OperatorCustomer", request, null, cancellationToken, ("customerId", customerId));
 
+    [Function("OperatorSmoke")]
+    public Task<IActionResult> OperatorSmokeAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorSmokePath)] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorSmoke", request, durable, cancellationToken);
+
+    [Function("OperatorSmokeRemove")]
+    public Task<IActionResult> OperatorSmokeRemoveAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Delete, Route = OperatorSmokeCustomerPath)] HttpRequest request,
+        string customerId,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorSmokeRemove", request, durable, cancellationToken, ("customerId", customerId));
+
     [Function("OperatorBackfill")]
     public Task<IActionResult> OperatorBackfillAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorBackfillPath)] HttpRequest request,

@@ -13,7 +13,8 @@ public static class CustomerStatus
 }
 
 /// <param name="CheckoutSessionId">The Checkout Session signup created for this customer: the only one whose completion provisions it.</param>
-public sealed record NewCustomer(string Id, string Email, string? Name, string? AssistantName, string Plan, string StatusTokenHash, string? CheckoutSessionId = null);
+public sealed record NewCustomer(
+    string Id, string Email, string? Name, string? AssistantName, string Plan, string StatusTokenHash, string? CheckoutSessionId = null, bool IsTest = false);
 
 public sealed record Customer
 {
@@ -74,6 +75,9 @@ public sealed record Customer
 
     /// <summary>The token sealed for the service variables (the runtime presents it to the gateway).</summary>
     public string? GatewayTokenEncrypted { get; init; }
+
+    /// <summary>A smoke test's throwaway customer: no payment, never billed, removed by the test.</summary>
+    public bool IsTest { get; init; }
 }
 
 public sealed record StepRecord(string Name, string Status, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, int? DurationMs, string? Error);

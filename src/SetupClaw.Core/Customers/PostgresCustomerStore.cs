@@ -14,14 +14,14 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         "workspace_id, instance_id, access_url, api_key_hash, api_key_encrypted, api_key_hint, api_key_revealed_at, " +
         "database_branch_id, database_url_encrypted, railway_service_id, provisioning_status, provisioning_step, " +
         "failure_reason, orchestration_id, provisioning_started_at, provisioned_at, created_at, billing_state, billing_state_at, " +
-        "desired_plan, desired_version, applied_version, lifecycle_instance, lifecycle_claimed_at, lifecycle_error, suspended_at, stripe_checkout_session_id, gateway_token_hash, gateway_token_encrypted";
+        "desired_plan, desired_version, applied_version, lifecycle_instance, lifecycle_claimed_at, lifecycle_error, suspended_at, stripe_checkout_session_id, gateway_token_hash, gateway_token_encrypted, is_test";
 
     public Task CreateAsync(NewCustomer customer, CancellationToken cancellationToken) =>
         ExecuteAsync(
-            "insert into customers (id, email, name, assistant_name, plan, status_token_hash, stripe_checkout_session_id) values (@id, @email, @name, @assistant, @plan, @token, @session)",
+            "insert into customers (id, email, name, assistant_name, plan, status_token_hash, stripe_checkout_session_id, is_test) values (@id, @email, @name, @assistant, @plan, @token, @session, @test)",
             cancellationToken,
             ("id", customer.Id), ("email", customer.Email), ("name", customer.Name), ("assistant", customer.AssistantName),
-            ("plan", customer.Plan), ("token", customer.StatusTokenHash), ("session", customer.CheckoutSessionId));
+            ("plan", customer.Plan), ("token", customer.StatusTokenHash), ("session", customer.CheckoutSessionId), ("test", customer.IsTest));
 
     public async Task<Customer?> GetAsync(string customerId, CancellationToken cancellationToken) =>
         (await QueryAsync($"select {Columns} from customers where id = @id", cancellationToken, ("id", customerId))).SingleOrDefault();
@@ -284,6 +284,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             StripeCheckoutSessionId = S(34),
             GatewayTokenHash = S(35),
             GatewayTokenEncrypted = S(36),
+            IsTest = r.GetBoolean(37),
         };
     }
 }

@@ -35,6 +35,7 @@ public static class SiteRoutes
 {
     public const string Get = "get";
     public const string Post = "post";
+    public const string Delete = "delete";
 
     public const string SignupPath = "api/signup";
     public const string StripeWebhookPath = "api/stripe/webhook";
@@ -47,6 +48,8 @@ public static class SiteRoutes
     public const string OperatorResealPath = "api/operator/reseal";
     public const string OperatorCustomerPath = "api/operator/customers/{customerId}";
     public const string OperatorBackfillPath = "api/operator/backfill";
+    public const string OperatorSmokePath = "api/operator/smoke";
+    public const string OperatorSmokeCustomerPath = "api/operator/smoke/{customerId}";
     public const string ModelGatewayBase = "api/llm/v1";
     public const string ModelGatewayPath = ModelGatewayBase + "/chat/completions";
     public const string HomePath = "";
@@ -72,6 +75,9 @@ public static class SiteRoutes
         new("OperatorReseal", Post, OperatorResealPath, false, c => c.Get<OperatorHandler>().ResealAsync(c.Request, c.CancellationToken)),
         new("OperatorCustomer", Get, OperatorCustomerPath, false,
             c => c.Get<OperatorHandler>().CustomerAsync(c.Request, c.Value("customerId"), c.CancellationToken)),
+        new("OperatorSmoke", Post, OperatorSmokePath, true, c => c.Get<SmokeHandler>().StartAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
+        new("OperatorSmokeRemove", Delete, OperatorSmokeCustomerPath, true,
+            c => c.Get<SmokeHandler>().RemoveAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
         new("OperatorBackfill", Post, OperatorBackfillPath, true, c => c.Get<OperatorHandler>().BackfillAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
         new("ModelGateway", Post, ModelGatewayPath, false, c => c.Get<Gateway.ModelGatewayHandler>().ChatCompletionsAsync(c.Request, c.CancellationToken)),
         new("HomePage", Get, HomePath, false, _ => Task.FromResult(SitePages.Html("index"))),

@@ -21,6 +21,7 @@ namespace SetupClaw.Operations;
 public sealed class OperatorHandler(
     OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, LifecycleScheduler lifecycle, ICustomerStore customers,
     StripeReader stripe, PlanCatalog plans, SecretRotation rotation, AssistantBackfill backfill, Gateway.ModelUsageStore usage,
+    Providers.IDatabaseProvider database, Providers.IComputeProvider compute,
     RequestLimits limits, IOptions<StripeOptions> stripeOptions,
     IOptions<SweepOptions> sweep, TimeProvider clock)
 {
@@ -172,6 +173,7 @@ public sealed class OperatorHandler(
         {
             id = customer.Id,
             email = customer.Email,
+            test = customer.IsTest,
             status = customer.Status,
             step = customer.Step,
             plan = plan.Name,
@@ -185,6 +187,12 @@ public sealed class OperatorHandler(
             provisionedAt = customer.ProvisionedAt,
             failureReason = customer.FailureReason,
             lifecycleError = customer.LifecycleError,
+            // What the providers hold for this customer now (each lists its SetupClaw resources).
+            resources = new
+            {
+                database = (await database.ListCustomerIdsAsync(cancellationToken)).Contains(customer.Id),
+                service = (await compute.ListCustomerIdsAsync(cancellationToken)).Contains(customer.Id),
+            },
             modelTokens = new
             {
                 month = period.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),

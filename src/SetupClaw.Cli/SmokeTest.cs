@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SetupClaw.Cli;
+
+/// <summary>One step of a smoke run: passed, failed or skipped (with the reason), and how long it took.</summary>
+public sealed record SmokeStep(string Name, string Outcome, double Seconds, string? Detail = null)
+{
+    public const string Passed = "passed";
+    public const string Failed = "failed";
+    public const string Skipped = "skipped";
+}
+
+public sealed record SmokeResult(bool Passed, string? CustomerId, double Seconds, IReadOnlyList<SmokeStep> Steps);
+
+/// <summary>
+/// The seed's test-provisioning, against whatever providers the control plane runs: a throwaway test customer
+/// through the real lifecycle (no payment), its assistant's health, a chat (skipped, with the reason, when no model is
+/// configured), a memory write and a search for it, then deprovisioning, and a check that its database and service
+/// are gone. Whatever fails, the test customer is removed before the run ends.
+/// </summary>
+public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> runtimeClient, TimeSpan timeout, Action<string> progress)
+{
+    private readonly List<SmokeStep> steps = [];
+
+    public async Task<SmokeResult> RunAsync(string plan, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        string? customerId = null;
+        try
+        {
+            var (id, statusToken, paused) = await StepAsync("create test customer", () => CreateAsync(plan, cancellationToken));
+            customerId = id;
+            if (paused)
+            {
+                steps.Add(new SmokeStep("provision", SmokeStep.Failed, 0, "provisioning is paused on this control plane (Provisioning:Paused)"));
+                throw Fail("provision", "paused");
+            }
+
+            var status = await StepAsync("provision", () => ProvisionAsync(id, statusToken, cancellationToken));
+            await AssistantAsync(status, cancellationToken);
+        }
+        catch (SmokeFailure)
+        {
+            // Recorded as a failed step; cleaning up follows.
+        }
+
+        if (customerId is not null)
+        {
+            try
+            {
+                await StepAsync("deprovision", () => DeprovisionAsync(customerId, cancellationToken));
+                await StepAsync("resources gone", () => GoneAsync(customerId, cancellationToken));
+            }
+            catch (SmokeFailure)
+            {
+                // Recorded as a failed step.
+            }
+        }
+
+        return new SmokeResult(steps.All(s => s.Outcome != SmokeStep.Failed), customerId, total.Elapsed.TotalSeconds, steps);
+    }
+
+    private async Task AssistantAsync(JsonElement status, CancellationToken cancellationToken)
+    {
+        var accessUrl = new Uri(status.GetProperty("accessUrl").GetString()!);
+        var apiKey = status.GetProperty("apiKey").GetString()
+            ?? throw Fail("assistant", "the status answer holds no API key (it is shown for a short while after provisioning)");
+        using var runtime = runtimeClient(accessUrl);
+        var health = await StepAsync("health", async () =>
+        {
+            using var response = await runtime.GetAsync(new Uri("/health", UriKind.Relative), cancellationToken);
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            if (response.StatusCode != HttpStatusCode.OK || body.GetProperty("workspaceId").GetString() != status.GetProperty("workspaceId").GetString())
+            {
+                throw Fail("health", $"HTTP {(int)response.StatusCode}: {body}");
+            }
+
+            return body;
+        });
+
+        runtime.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        var provider = health.GetProperty("modelProvider").GetString();
+        if (provider is "none" or "misconfigured")
+        {
+            steps.Add(new SmokeStep("chat", SmokeStep.Skipped, 0, $"no model is configured on the control plane (model provider: {provider}); set Llm:Provider, Llm:Model and Llm:ApiKey"));
+        }
+        else
+        {
+            await StepAsync("chat", async () =>
+            {
+                using var chat = await runtime.PostAsJsonAsync("/api/chat", new { message = "This is a SetupClaw smoke test: answer with one word." }, cancellationToken);
+                return chat.IsSuccessStatusCode ? true : throw Fail("chat", $"HTTP {(int)chat.StatusCode}: {await chat.Content.ReadAsStringAsync(cancellationToken)}");
+            });
+        }
+
+        var marker = "smokemarker" + Guid.NewGuid().ToString("N")[..10];
+        await StepAsync("memory write", async () =>
+        {
+            using var write = await runtime.PostAsJsonAsync("/api/memory", new { content = $"The smoke test left {marker} here." }, cancellationToken);
+            return write.IsSuccessStatusCode ? true : throw Fail("memory write", $"HTTP {(int)write.StatusCode}: {await write.Content.ReadAsStringAsync(cancellationToken)}");
+        });
+        await StepAsync("memory search", async () =>
+        {
+            var found = await runtime.GetFromJsonAsync<JsonElement>($"/api/memory/search?query={marker}", cancellationToken);
+            return found.GetProperty("memories").EnumerateArray().Any(m => m.GetProperty("content").GetString()!.Contains(marker, StringComparison.Ordinal))
+                ? true
+                : throw Fail("memory search", $"the memory just written was not found: {found}");
+        });
+    }
+
+    private async Task<(string Id, string StatusToken, bool Paused)> CreateAsync(string plan, CancellationToken cancellationToken)
+    {
+        using var response = await controlPlane.PostAsync(new Uri($"api/operator/smoke?plan={Uri.EscapeDataString(plan)}", UriKind.Relative), null, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            throw Fail("create test customer", $"HTTP {(int)response.StatusCode}: {body}");
+        }
+
+        var created = JsonDocument.Parse(body).RootElement;
+        var id = created.GetProperty("customerId").GetString()!;
+        progress($"test customer {id} created");
+        return (id, created.GetProperty("statusToken").GetString()!, created.GetProperty("paused").GetBoolean());
+    }
+
+    private async Task<JsonElement> ProvisionAsync(string customerId, string statusToken, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        string? last = null;
+        while (deadline.Elapsed < timeout)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/provisioning/{customerId}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", statusToken);
+            using var response = await controlPlane.SendAsync(request, cancellationToken);
+            var status = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            var state = status.GetProperty("status").GetString();
+            var step = status.TryGetProperty("step", out var s) ? s.GetString() : null;
+            if ($"{state}/{step}" != last)
+            {
+                progress($"  {state}{(step is null ? "" : $" ({step})")}");
+                last = $"{state}/{step}";
+            }
+
+            if (state == "active")
+            {
+                AddSagaSteps(status);
+                return status;
+            }
+
+            if (state == "failed")
+            {
+                AddSagaSteps(status);
+                throw Fail("provision", status.TryGetProperty("error", out var error) ? error.GetString() ?? "failed" : "failed");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+
+        throw Fail("provision", $"not active after {timeout.TotalSeconds:0} s (last: {last})");
+    }
+
+    /// <summary>The saga's own steps, with the times the control plane recorded.</summary>
+    private void AddSagaSteps(JsonElement status)
+    {
+        foreach (var step in status.GetProperty("steps").EnumerateArray())
+        {
+            var started = step.GetProperty("startedAt");
+            var completed = step.GetProperty("completedAt");
+            var seconds = started.ValueKind == JsonValueKind.String && completed.ValueKind == JsonValueKind.String
+                ? (completed.GetDateTimeOffset() - started.GetDateTimeOffset()).TotalSeconds
+                : 0;
+            var state = step.GetProperty("status").GetString();
+            steps.Add(new SmokeStep("  " + step.GetProperty("name").GetString(), state == "completed" ? SmokeStep.Passed : state == "failed" ? SmokeStep.Failed : SmokeStep.Skipped, seconds, state));
+        }
+    }
+
+    private async Task<bool> DeprovisionAsync(string customerId, CancellationToken cancellationToken)
+    {
+        using var response = await controlPlane.DeleteAsync(new Uri($"api/operator/smoke/{customerId}", UriKind.Relative), cancellationToken);
+        if (response.StatusCode != HttpStatusCode.Accepted)
+        {
+            throw Fail("deprovision", $"HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
+
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            var customer = await controlPlane.GetFromJsonAsync<JsonElement>($"api/operator/customers/{customerId}", cancellationToken);
+            var state = customer.GetProperty("status").GetString();
+            if (state is "deprovisioned")
+            {
+                return true;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+
+        throw Fail("deprovision", $"not deprovisioned after {timeout.TotalSeconds:0} s");
+    }
+
+    private async Task<bool> GoneAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var customer = await controlPlane.GetFromJsonAsync<JsonElement>($"api/operator/customers/{customerId}", cancellationToken);
+        var resources = customer.GetProperty("resources");
+        var left = new[] { "database", "service" }.Where(r => resources.GetProperty(r).GetBoolean()).ToList();
+        return left.Count == 0 ? true : throw Fail("resources gone", $"still there: {string.Join(", ", left)}");
+    }
+
+    private async Task<T> StepAsync<T>(string name, Func<Task<T>> run)
+    {
+        progress(name + " …");
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            var result = await run();
+            steps.Add(new SmokeStep(name, SmokeStep.Passed, watch.Elapsed.TotalSeconds));
+            return result;
+        }
+        catch (SmokeFailure failure)
+        {
+            steps.Add(new SmokeStep(failure.Step, SmokeStep.Failed, watch.Elapsed.TotalSeconds, failure.Message));
+            throw;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            steps.Add(new SmokeStep(name, SmokeStep.Failed, watch.Elapsed.TotalSeconds, e.Message));
+            throw new SmokeFailure(name, e.Message);
+        }
+    }
+
+    private static SmokeFailure Fail(string step, string message) => new(step, message);
+
+    private sealed class SmokeFailure(string step, string message) : Exception(message)
+    {
+        public string Step { get; } = step;
+    }
+}
