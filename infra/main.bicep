@@ -54,6 +54,9 @@ param postgresAdministratorLogin string = 'setupclaw'
 @description('The control database administrator password; it is stored only in the Key Vault secret control-database.')
 param postgresAdministratorPassword string
 
+@description('Who the go-live alerts email (failure rate over 5%, time to active over 60 s at p95); empty: portal only.')
+param alertEmail string = ''
+
 @allowed([ 'false', 'true' ])
 @description('The rollback switch (docs/DEPLOYMENT.md): webhooks are recorded and acknowledged, nothing new is provisioned.')
 param provisioningPaused string = 'false'
@@ -141,6 +144,8 @@ var appSettings = [
   { name: 'AzureWebJobsDisableHomepage', value: 'true' }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: monitoring.outputs.connectionString }
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.outputs.clientId};Authorization=AAD' }
+  // The identity the app's own metric exporter authenticates with (FunctionsHost.AddTelemetry).
+  { name: 'AZURE_CLIENT_ID', value: identity.outputs.clientId }
   { name: 'App__PublicBaseUrl', value: baseUrl }
   { name: 'ConnectionStrings__ControlDatabase', value: secret(vault.outputs.name, 'control-database') }
   { name: 'Stripe__SecretKey', value: secret(vault.outputs.name, 'stripe-secret-key') }
@@ -209,6 +214,17 @@ module app 'modules/functionapp.bicep' = {
     deploymentContainerName: deploymentContainerName
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
     appSettings: appSettings
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  scope: group
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    namePrefix: 'claw-${environmentName}'
+    alertEmail: alertEmail
   }
 }
 

@@ -116,6 +116,8 @@ public static class SetupClawServices
         services.AddSingleton<LifecycleScheduler>();
         services.AddSingleton<ICustomerData, PostgresCustomerData>();
         services.AddSingleton<AssistantIdentityWriter>();
+        services.AddMetrics();
+        services.AddSingleton<Telemetry.SetupClawMetrics>();
         return services;
     }
 

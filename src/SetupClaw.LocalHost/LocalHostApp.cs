@@ -26,6 +26,7 @@ internal static class LocalHostApp
         builder.Services.AddSetupClawCore(builder.Configuration);
         builder.AddDurableSidecar();
         builder.Services.AddHostedService<LocalRecovery>();
+        builder.AddLocalTelemetry();
         builder.ConfigureLocalEndpoint();
 
         // The worker's gRPC stream to the sidecar stays open until cancelled: do not let it hold Ctrl-C up for long.

@@ -28,7 +28,7 @@ namespace SetupClaw.Billing;
 /// </summary>
 public sealed partial class StripeWebhookHandler(
     ICustomerStore store, LifecycleScheduler lifecycle, LifecycleStore lifecycleStore, StripeReader stripe, PlanCatalog plans, IOptions<StripeOptions> options,
-    TimeProvider clock, ILogger<StripeWebhookHandler> logger)
+    TimeProvider clock, Telemetry.SetupClawMetrics metrics, ILogger<StripeWebhookHandler> logger)
 {
     public const int MaxBodyBytes = 512 * 1024;
 
@@ -110,6 +110,7 @@ public sealed partial class StripeWebhookHandler(
         }
 
         await store.RecordEventAsync(stripeEvent.Id, stripeEvent.Type, handled.CustomerId, handled.Outcome, cancellationToken);
+        metrics.WebhookEvent(stripeEvent.Type, handled.Outcome);
         LogHandled(logger, stripeEvent.Type, stripeEvent.Id, handled.Outcome);
         return Results.Ok(new { received = true, outcome = handled.Outcome });
     }

@@ -12,8 +12,8 @@ namespace SetupClaw.Deprovisioning;
 /// failed saga already removed it) has nothing to archive.
 /// </summary>
 public sealed partial class ArchiveCustomerDataActivity(
-    ICustomerStore store, LifecycleStore lifecycle, ICustomerData data, SecretBox secrets, ILogger<ArchiveCustomerDataActivity> logger)
-    : StepActivity<string>(store)
+    ICustomerStore store, LifecycleStore lifecycle, ICustomerData data, SecretBox secrets, ILogger<ArchiveCustomerDataActivity> logger, Telemetry.SetupClawMetrics metrics)
+    : StepActivity<string>(store, metrics)
 {
     protected override string Step => Steps.Archive;
 

@@ -8,7 +8,7 @@ namespace SetupClaw.Deprovisioning;
 /// The deprovisioning's last step (<c>revoke_credentials</c>): the key hash is removed (the key stops working
 /// everywhere) and the customer is <c>deprovisioned</c>.
 /// </summary>
-public sealed partial class RevokeCredentialsActivity(ICustomerStore store, ILogger<RevokeCredentialsActivity> logger) : StepActivity<bool>(store)
+public sealed partial class RevokeCredentialsActivity(ICustomerStore store, ILogger<RevokeCredentialsActivity> logger, Telemetry.SetupClawMetrics metrics) : StepActivity<bool>(store, metrics)
 {
     /// <summary>The name it was first registered under: deprovisionings in flight call it by this name.</summary>
     public const string RegisteredName = "CompleteDeprovisionActivity";

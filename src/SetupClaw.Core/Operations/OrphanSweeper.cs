@@ -26,7 +26,8 @@ public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsS
 /// </summary>
 public sealed partial class OrphanSweeper(
     ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, LifecycleScheduler lifecycle,
-    IDatabaseProvider database, IComputeProvider compute, IOptions<SecurityOptions> security, TimeProvider clock, ILogger<OrphanSweeper> logger)
+    IDatabaseProvider database, IComputeProvider compute, IOptions<SecurityOptions> security, TimeProvider clock, Telemetry.SetupClawMetrics metrics,
+    ILogger<OrphanSweeper> logger)
 {
     /// <summary>An event parked for a subscription that no checkout bound within this is dropped.</summary>
     public static readonly TimeSpan ParkedEventLifetime = TimeSpan.FromDays(30);
@@ -85,6 +86,7 @@ public sealed partial class OrphanSweeper(
         }
 
         var left = (await orphans.ListOpenAsync(cancellationToken)).Count;
+        metrics.Swept(left, (await leases.ListUnsettledAsync(cancellationToken)).Count(u => u.Instance is not null));
         var report = new SweepReport(found, removed, left, runs, foreign, errors);
         await orphans.RecordSweepAsync(new SweepRecord(startedAt, clock.GetUtcNow(), found, removed, left, runs, foreign,
             errors.Count == 0 ? null : string.Join("\n", errors)), cancellationToken);

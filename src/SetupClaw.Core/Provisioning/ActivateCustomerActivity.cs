@@ -4,8 +4,8 @@ using SetupClaw.Customers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>Step 7: the customer is active. One log line marks it, with the time from payment to here.</summary>
-public sealed partial class ActivateCustomerActivity(ICustomerStore store, TimeProvider clock, ILogger<ActivateCustomerActivity> logger)
-    : StepActivity<double>(store)
+public sealed partial class ActivateCustomerActivity(ICustomerStore store, TimeProvider clock, ILogger<ActivateCustomerActivity> logger, Telemetry.SetupClawMetrics metrics)
+    : StepActivity<double>(store, metrics)
 {
     protected override string Step => Steps.Activate;
 
@@ -15,7 +15,10 @@ public sealed partial class ActivateCustomerActivity(ICustomerStore store, TimeP
     {
         var customer = await GetCustomerAsync(customerId, cancellationToken);
         await Store.ActivateAsync(customerId, cancellationToken);
-        var seconds = (clock.GetUtcNow() - (customer.ProvisioningStartedAt ?? customer.CreatedAt)).TotalSeconds;
+        var now = clock.GetUtcNow();
+        var seconds = (now - (customer.ProvisioningStartedAt ?? customer.CreatedAt)).TotalSeconds;
+        // From the payment's fact (Stripe's time of the event that made the customer active) to here.
+        Metrics.ProvisioningEnded("active", customer.Plan, now - (customer.BillingStateAt ?? customer.ProvisioningStartedAt ?? customer.CreatedAt));
         LogComplete(logger, customer.Email, seconds);
         return seconds;
     }

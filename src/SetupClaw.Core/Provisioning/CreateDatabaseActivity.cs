@@ -5,7 +5,7 @@ using SetupClaw.Providers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>Step 2: the customer's own database and role. The connection string is sealed into the control database, never returned.</summary>
-public sealed class CreateDatabaseActivity(ICustomerStore store, IDatabaseProvider databases, SecretBox secretBox) : StepActivity<string>(store)
+public sealed class CreateDatabaseActivity(ICustomerStore store, IDatabaseProvider databases, SecretBox secretBox, Telemetry.SetupClawMetrics metrics) : StepActivity<string>(store, metrics)
 {
     protected override string Step => Steps.CreateDatabase;
 

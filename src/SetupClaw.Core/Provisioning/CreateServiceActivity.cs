@@ -7,8 +7,8 @@ using SetupClaw.Providers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>Step 4: the service that will run the customer's runtime, with its variables, and its access URL.</summary>
-public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider compute, SecretBox secretBox, IOptions<LlmOptions> llm, IOptions<Billing.AppOptions> app)
-    : StepActivity<string>(store)
+public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider compute, SecretBox secretBox, IOptions<LlmOptions> llm, IOptions<Billing.AppOptions> app, Telemetry.SetupClawMetrics metrics)
+    : StepActivity<string>(store, metrics)
 {
     protected override string Step => Steps.CreateService;
 

@@ -4,7 +4,7 @@ using SetupClaw.Providers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>Undo of <see cref="CreateServiceActivity"/>, and a step of deprovisioning: stops and deletes the service, found by name.</summary>
-public sealed class DeleteServiceActivity(ICustomerStore store, IComputeProvider compute) : StepActivity<bool>(store)
+public sealed class DeleteServiceActivity(ICustomerStore store, IComputeProvider compute, Telemetry.SetupClawMetrics metrics) : StepActivity<bool>(store, metrics)
 {
     protected override string Step => Steps.DeleteService;
 

@@ -5,7 +5,7 @@ using SetupClaw.Providers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>Step 5: start a deployment of the service; the orchestrator polls it with durable timers.</summary>
-public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider compute, IOptions<ProvisioningOptions> options) : StepActivity<DeploymentRef>(store)
+public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider compute, IOptions<ProvisioningOptions> options, Telemetry.SetupClawMetrics metrics) : StepActivity<DeploymentRef>(store, metrics)
 {
     protected override string Step => Steps.Deploy;
 

@@ -10,7 +10,7 @@ namespace SetupClaw.Provisioning;
 /// for the customer (after a plan change, the redeployed runtime must report the new one).
 /// </summary>
 public sealed class HealthCheckActivity(
-    ICustomerStore store, IHttpClientFactory httpClients, IOptions<ProvisioningOptions> options, TimeProvider clock) : StepActivity<bool>(store)
+    ICustomerStore store, IHttpClientFactory httpClients, IOptions<ProvisioningOptions> options, TimeProvider clock, Telemetry.SetupClawMetrics metrics) : StepActivity<bool>(store, metrics)
 {
     public const string HttpClientName = "health";
 

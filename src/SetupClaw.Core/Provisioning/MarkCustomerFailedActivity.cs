@@ -5,13 +5,14 @@ using SetupClaw.Customers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>After compensation: the customer is <c>failed</c> with a reason a person can act on, and the reserved key is revoked.</summary>
-public sealed partial class MarkCustomerFailedActivity(ICustomerStore store, ILogger<MarkCustomerFailedActivity> logger)
+public sealed partial class MarkCustomerFailedActivity(ICustomerStore store, Telemetry.SetupClawMetrics metrics, ILogger<MarkCustomerFailedActivity> logger)
     : TaskActivity<CustomerFailure, bool>
 {
     public override async Task<bool> RunAsync(TaskActivityContext context, CustomerFailure input)
     {
         ArgumentNullException.ThrowIfNull(input);
         await store.MarkFailedAsync(input.CustomerId, input.Reason, CancellationToken.None);
+        metrics.ProvisioningFailed((await store.GetAsync(input.CustomerId, CancellationToken.None))?.Plan ?? "unknown", input.Step ?? "unknown", input.Kind ?? "unknown");
         LogFailed(logger, input.CustomerId, input.Reason);
         return true;
     }
@@ -20,4 +21,5 @@ public sealed partial class MarkCustomerFailedActivity(ICustomerStore store, ILo
     private static partial void LogFailed(ILogger logger, string customerId, string reason);
 }
 
-public sealed record CustomerFailure(string CustomerId, string Reason);
+/// <param name="Step">The saga step it failed at; <paramref name="Kind"/>: cancelled, deployment_failed, permanent, retries_exhausted.</param>
+public sealed record CustomerFailure(string CustomerId, string Reason, string? Step = null, string? Kind = null);

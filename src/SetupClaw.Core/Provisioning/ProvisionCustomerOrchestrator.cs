@@ -77,11 +77,21 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
                 }
             }
 
-            await context.CallActivityAsync<bool>(nameof(MarkCustomerFailedActivity), new CustomerFailure(customerId, reason), Retries.Step);
+            await context.CallActivityAsync<bool>(nameof(MarkCustomerFailedActivity), new CustomerFailure(customerId, reason, progress.Step, FailureKind(e)), Retries.Step);
             context.SetCustomStatus(progress with { Step = wasCancelled ? "cancelled" : "failed", Error = reason });
             return new ProvisioningResult(customerId, false, null, reason, wasCancelled);
         }
     }
+
+    /// <summary>The failure's kind for the metrics (never its message): what the operator's alert groups by.</summary>
+    private static string FailureKind(Exception e) => e switch
+    {
+        ProvisioningCancelledException => "cancelled",
+        DeploymentFailedException => "deployment_failed",
+        TaskFailedException { FailureDetails.ErrorType: var type } when type == typeof(PermanentProvisioningException).FullName => "permanent",
+        TaskFailedException => "retries_exhausted",
+        _ => "step_failed",
+    };
 
     private static async Task<T> RunStepAsync<T>(TaskOrchestrationContext context, ProvisioningProgress progress, string step, string activity, string customerId, Task<string> cancelled)
     {

@@ -7,7 +7,7 @@ namespace SetupClaw.Provisioning;
 /// Step 1: the workspace id, the API key (only its hash is kept, plus a sealed copy until the customer has seen it)
 /// and the runtime's model-gateway token (hash, and a sealed copy for the service variables).
 /// </summary>
-public sealed class ReserveCredentialsActivity(ICustomerStore store, SecretBox secretBox, TimeProvider clock) : StepActivity<string>(store)
+public sealed class ReserveCredentialsActivity(ICustomerStore store, SecretBox secretBox, TimeProvider clock, Telemetry.SetupClawMetrics metrics) : StepActivity<string>(store, metrics)
 {
     protected override string Step => Steps.ReserveCredentials;
 

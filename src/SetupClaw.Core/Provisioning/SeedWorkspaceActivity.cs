@@ -8,8 +8,8 @@ namespace SetupClaw.Provisioning;
 /// Step 3: schema, workspace files, first memory and skills, then the assistant's identity (who it belongs to, its
 /// key's hash, its gateway token, its plan), written with the customer's own credentials before any runtime starts.
 /// </summary>
-public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder seeder, SecretBox secretBox, AssistantIdentityWriter identity)
-    : StepActivity<bool>(store)
+public sealed class SeedWorkspaceActivity(ICustomerStore store, IWorkspaceSeeder seeder, SecretBox secretBox, AssistantIdentityWriter identity, Telemetry.SetupClawMetrics metrics)
+    : StepActivity<bool>(store, metrics)
 {
     protected override string Step => Steps.SeedWorkspace;
 

@@ -6,13 +6,16 @@ namespace SetupClaw.Provisioning;
 
 /// <summary>
 /// An activity that is one step of a customer's saga: it writes a row of step history (start, end, duration,
-/// error) around its work, so the success page and the benchmark see what each step cost inside its provider.
+/// error) around its work, so the success page and the benchmark see what each step cost inside its provider, and
+/// records the step's duration and any failure as metrics.
 /// </summary>
-public abstract class StepActivity<TOutput>(ICustomerStore store) : TaskActivity<string, TOutput>
+public abstract class StepActivity<TOutput>(ICustomerStore store, Telemetry.SetupClawMetrics metrics) : TaskActivity<string, TOutput>
 {
     protected abstract string Step { get; }
 
     protected ICustomerStore Store => store;
+
+    protected Telemetry.SetupClawMetrics Metrics => metrics;
 
     /// <summary>
     /// A step its orchestration schedules once (not deploy or health check, which a saga repeats on purpose): when
@@ -30,15 +33,18 @@ public abstract class StepActivity<TOutput>(ICustomerStore store) : TaskActivity
         }
 
         var stepId = await store.StepStartedAsync(customerId, context.InstanceId, Step, CancellationToken.None);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var output = await ExecuteAsync(customerId, CancellationToken.None);
             await store.StepFinishedAsync(stepId, "completed", null, CancellationToken.None, OncePerOperation ? JsonSerializer.Serialize(output) : null);
+            metrics.StepFinished(Step, succeeded: true, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             return output;
         }
         catch (Exception e)
         {
             await store.StepFinishedAsync(stepId, "failed", e.Message, CancellationToken.None);
+            metrics.StepFinished(Step, succeeded: false, System.Diagnostics.Stopwatch.GetElapsedTime(started), e);
             throw;
         }
     }

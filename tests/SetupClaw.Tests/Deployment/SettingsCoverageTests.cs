@@ -57,7 +57,8 @@ public sealed partial class SettingsCoverageTests
     {
         var known = BoundSettings().Concat(HostSettings).ToHashSet(StringComparer.Ordinal);
         bool Known(string key) => known.Contains(key) || IsExempt(key) || key.StartsWith("AzureWebJobsStorage:", StringComparison.Ordinal)
-            || key.StartsWith("APPLICATIONINSIGHTS_", StringComparison.Ordinal) || key == "FUNCTIONS_WORKER_RUNTIME";
+            || key.StartsWith("APPLICATIONINSIGHTS_", StringComparison.Ordinal) || key == "FUNCTIONS_WORKER_RUNTIME"
+            || key == "AZURE_CLIENT_ID"; // read by Azure.Identity for the telemetry exporter's managed identity
 
         Assert.DoesNotContain(BicepAppSettings().Keys, k => !Known(k));
         Assert.DoesNotContain(SampleSettings().Keys, k => !Known(k));

@@ -64,6 +64,8 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
             services.AddSingleton<SetupClaw.Lifecycle.ICustomerData>(identities);
             services.AddSingleton(new SetupClaw.Plans.PlanCatalog(Options.Create(new SetupClaw.Plans.PlansOptions())));
             services.AddSingleton<AssistantIdentityWriter>();
+            services.AddMetrics();
+            services.AddSingleton<SetupClaw.Telemetry.SetupClawMetrics>();
             services.AddSingleton(httpClients.Object);
             services.AddSingleton(TimeProvider.System);
             services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));

@@ -57,6 +57,8 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
             services.AddSingleton<SetupClaw.Lifecycle.ICustomerData>(identities);
             services.AddSingleton(new SetupClaw.Plans.PlanCatalog(Options.Create(new SetupClaw.Plans.PlansOptions())));
             services.AddSingleton<AssistantIdentityWriter>();
+            services.AddMetrics();
+            services.AddSingleton<SetupClaw.Telemetry.SetupClawMetrics>();
             services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
             services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
             services.AddSingleton(Options.Create(new LlmOptions()));
