@@ -14,8 +14,16 @@ public sealed record OperatorConnection(Uri BaseUrl, string AdminKey)
     public static OperatorConnection Resolve(string? url, string? adminKey)
     {
         var settings = LocalSettings();
-        var address = url ?? Environment.GetEnvironmentVariable("SETUPCLAW_URL") ?? settings.GetValueOrDefault("LocalHost__Url") ?? "http://127.0.0.1:7071";
-        var key = adminKey ?? Environment.GetEnvironmentVariable("SETUPCLAW_ADMIN_KEY") ?? settings.GetValueOrDefault("Security__AdminKey");
+        var givenAddress = url ?? Environment.GetEnvironmentVariable("SETUPCLAW_URL");
+        var givenKey = adminKey ?? Environment.GetEnvironmentVariable("SETUPCLAW_ADMIN_KEY");
+        if (givenAddress is not null && givenKey is null)
+        {
+            // The local settings' key belongs to the local stack: it is never sent to another address.
+            throw new UsageException("An address was given without an admin key: pass --admin-key or set SETUPCLAW_ADMIN_KEY.");
+        }
+
+        var address = givenAddress ?? settings.GetValueOrDefault("LocalHost__Url") ?? "http://127.0.0.1:7071";
+        var key = givenKey ?? settings.GetValueOrDefault("Security__AdminKey");
         if (!Uri.TryCreate(address, UriKind.Absolute, out var baseUrl) || baseUrl.Scheme is not ("http" or "https"))
         {
             throw new UsageException($"'{address}' is not an http(s) address: pass --url https://<your app> or set SETUPCLAW_URL.");
@@ -46,7 +54,7 @@ public sealed record OperatorConnection(Uri BaseUrl, string AdminKey)
                 var path = Path.Combine(directory.FullName, name);
                 if (File.Exists(path))
                 {
-                    using var document = JsonDocument.Parse(File.ReadAllText(path));
+                    using var document = Parse(path);
                     return document.RootElement.TryGetProperty("Values", out var values)
                         ? values.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.String).ToDictionary(p => p.Name, p => p.Value.GetString()!)
                         : [];
@@ -55,6 +63,18 @@ public sealed record OperatorConnection(Uri BaseUrl, string AdminKey)
         }
 
         return [];
+    }
+
+    private static JsonDocument Parse(string path)
+    {
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new UsageException($"{path} is not valid JSON ({e.Message}): fix it, or pass --url and --admin-key.");
+        }
     }
 }
 

@@ -69,10 +69,16 @@ if (parse.Errors.Count > 0)
 
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // Ctrl-C cancels the command's token; the smoke test then still removes its customer, so no forced exit.
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
 }
 catch (UsageException e)
 {
     Console.Error.WriteLine(e.Message);
     return 2;
+}
+catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+{
+    Console.Error.WriteLine($"The control plane could not be reached or answered unexpectedly: {e.Message}");
+    return 1;
 }

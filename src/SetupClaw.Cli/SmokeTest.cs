@@ -25,6 +25,7 @@ public sealed record SmokeResult(bool Passed, string? CustomerId, double Seconds
 public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> runtimeClient, TimeSpan timeout, Action<string> progress)
 {
     private readonly List<SmokeStep> steps = [];
+    private string? statusToken;
 
     public async Task<SmokeResult> RunAsync(string plan, CancellationToken cancellationToken)
     {
@@ -32,14 +33,9 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
         string? customerId = null;
         try
         {
-            var (id, statusToken, paused) = await StepAsync("create test customer", () => CreateAsync(plan, cancellationToken));
+            var (id, statusToken) = await StepAsync("create test customer", () => CreateAsync(plan, cancellationToken));
             customerId = id;
-            if (paused)
-            {
-                steps.Add(new SmokeStep("provision", SmokeStep.Failed, 0, "provisioning is paused on this control plane (Provisioning:Paused)"));
-                throw Fail("provision", "paused");
-            }
-
+            this.statusToken = statusToken;
             var status = await StepAsync("provision", () => ProvisionAsync(id, statusToken, cancellationToken));
             await AssistantAsync(status, cancellationToken);
         }
@@ -50,10 +46,12 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
 
         if (customerId is not null)
         {
+            // Even after Ctrl-C: the test customer is removed, with a deadline of its own.
+            using var cleanup = new CancellationTokenSource(timeout + TimeSpan.FromSeconds(30));
             try
             {
-                await StepAsync("deprovision", () => DeprovisionAsync(customerId, cancellationToken));
-                await StepAsync("resources gone", () => GoneAsync(customerId, cancellationToken));
+                await StepAsync("deprovision", () => DeprovisionAsync(customerId, cleanup.Token));
+                await StepAsync("resources gone", () => GoneAsync(customerId, cleanup.Token));
             }
             catch (SmokeFailure)
             {
@@ -66,9 +64,11 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
 
     private async Task AssistantAsync(JsonElement status, CancellationToken cancellationToken)
     {
-        var accessUrl = new Uri(status.GetProperty("accessUrl").GetString()!);
-        var apiKey = status.GetProperty("apiKey").GetString()
-            ?? throw Fail("assistant", "the status answer holds no API key (it is shown for a short while after provisioning)");
+        var (accessUrl, apiKey) = await StepAsync("credentials", () => Task.FromResult(
+            status.TryGetProperty("accessUrl", out var url) && Uri.TryCreate(url.GetString(), UriKind.Absolute, out var address)
+                && status.TryGetProperty("apiKey", out var key) && key.GetString() is { Length: > 0 } value
+                ? (address, value)
+                : throw Fail("credentials", "the status answer holds no access URL or API key (the key is shown for a short while after provisioning)")));
         using var runtime = runtimeClient(accessUrl);
         var health = await StepAsync("health", async () =>
         {
@@ -112,7 +112,7 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
         });
     }
 
-    private async Task<(string Id, string StatusToken, bool Paused)> CreateAsync(string plan, CancellationToken cancellationToken)
+    private async Task<(string Id, string StatusToken)> CreateAsync(string plan, CancellationToken cancellationToken)
     {
         using var response = await controlPlane.PostAsync(new Uri($"api/operator/smoke?plan={Uri.EscapeDataString(plan)}", UriKind.Relative), null, cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -123,8 +123,8 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
 
         var created = JsonDocument.Parse(body).RootElement;
         var id = created.GetProperty("customerId").GetString()!;
-        progress($"test customer {id} created");
-        return (id, created.GetProperty("statusToken").GetString()!, created.GetProperty("paused").GetBoolean());
+        progress($"test customer {id} created (if this run is killed, the sweep removes it after an hour)");
+        return (id, created.GetProperty("statusToken").GetString()!);
     }
 
     private async Task<JsonElement> ProvisionAsync(string customerId, string statusToken, CancellationToken cancellationToken)
@@ -186,11 +186,14 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
             throw Fail("deprovision", $"HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
         }
 
+        // The light status answer, polled; the providers are asked once, afterwards (GoneAsync).
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
         {
-            var customer = await controlPlane.GetFromJsonAsync<JsonElement>($"api/operator/customers/{customerId}", cancellationToken);
-            var state = customer.GetProperty("status").GetString();
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/provisioning/{customerId}");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", statusToken);
+            using var answer = await controlPlane.SendAsync(request, cancellationToken);
+            var state = (await answer.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("status").GetString();
             if (state is "deprovisioned")
             {
                 return true;
@@ -225,7 +228,7 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
             steps.Add(new SmokeStep(failure.Step, SmokeStep.Failed, watch.Elapsed.TotalSeconds, failure.Message));
             throw;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is not SmokeFailure)
         {
             steps.Add(new SmokeStep(name, SmokeStep.Failed, watch.Elapsed.TotalSeconds, e.Message));
             throw new SmokeFailure(name, e.Message);

@@ -27,6 +27,15 @@ public sealed class CustomerLifecycleOrchestrator : TaskOrchestrator<LifecycleIn
         for (var i = 0; i < StepsPerGeneration; i++)
         {
             var step = await context.CallActivityAsync<LifecycleStep>(nameof(NextLifecycleStepActivity), input.CustomerId, Retries.Step);
+            if (step.Kind == LifecycleSteps.Paused)
+            {
+                // Provisioning:Paused: let go with the work still to do; the recovery after resuming starts it.
+                context.SetCustomStatus(new { step = "paused", version = step.Version });
+                await context.CallActivityAsync<bool>(nameof(ReleaseLifecycleActivity),
+                    new LifecycleRelease(input.CustomerId, context.InstanceId, step.Version, null, Paused: true), Retries.Step);
+                return "paused";
+            }
+
             var exhausted = state.FailedVersion == step.Version && state.Failures >= MaxAttempts;
             if (step.Kind == LifecycleSteps.Done || exhausted)
             {
@@ -114,12 +123,16 @@ public static class LifecycleSteps
     public const string Resume = "resume";
     public const string Deprovision = "deprovision";
     public const string Done = "done";
+
+    /// <summary>There is work, but <c>Provisioning:Paused</c> is set: the run lets go without doing it.</summary>
+    public const string Paused = "paused";
 }
 
 /// <summary>What the customer needs next to match <see cref="Version"/> of Stripe's facts.</summary>
 public sealed record LifecycleStep(string Kind, long Version, string? FromPlan = null, string? ToPlan = null);
 
-public sealed record LifecycleRelease(string CustomerId, string Instance, long Version, string? Error);
+/// <param name="Paused">Let go without marking <paramref name="Version"/> applied (the rollback switch is on).</param>
+public sealed record LifecycleRelease(string CustomerId, string Instance, long Version, string? Error, bool Paused = false);
 
 public sealed record ProvisioningRun(string CustomerId, string OrchestrationId);
 

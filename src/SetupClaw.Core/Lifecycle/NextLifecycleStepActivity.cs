@@ -4,12 +4,18 @@ using SetupClaw.Provisioning;
 
 namespace SetupClaw.Lifecycle;
 
-/// <summary>Compares what Stripe says with what runs, and names the one operation to do next.</summary>
-public sealed class NextLifecycleStepActivity(ICustomerStore store) : TaskActivity<string, LifecycleStep>
+/// <summary>
+/// Compares what Stripe says with what runs, and names the one operation to do next. While
+/// <c>Provisioning:Paused</c> is set, a run in flight that has more to do is told <see cref="LifecycleSteps.Paused"/>:
+/// it lets go without marking the work done, and the recovery after resuming starts it again.
+/// </summary>
+public sealed class NextLifecycleStepActivity(ICustomerStore store, Microsoft.Extensions.Options.IOptions<ProvisioningOptions> provisioning)
+    : TaskActivity<string, LifecycleStep>
 {
     public override async Task<LifecycleStep> RunAsync(TaskActivityContext context, string customerId)
     {
-        return Decide(await store.GetRequiredAsync(customerId, CancellationToken.None));
+        var step = Decide(await store.GetRequiredAsync(customerId, CancellationToken.None));
+        return provisioning.Value.Paused && step.Kind != LifecycleSteps.Done ? step with { Kind = LifecycleSteps.Paused } : step;
     }
 
     public static LifecycleStep Decide(Customer customer)

@@ -219,6 +219,12 @@ public sealed class OperatorHandler(
             return refused;
         }
 
+        if (lifecycle.IsPaused)
+        {
+            return Results.Problem("Provisioning is paused (Provisioning:Paused): the backfill changes running assistants, so it waits until the switch is off.",
+                statusCode: StatusCodes.Status409Conflict, title: "Provisioning is paused");
+        }
+
         var after = request.Query["after"].ToString() is { Length: > 0 } cursor ? cursor : null;
         if (after is not null && !Providers.CustomerIds.IsValid(after))
         {

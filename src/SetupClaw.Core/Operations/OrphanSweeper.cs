@@ -43,10 +43,13 @@ public sealed partial class OrphanSweeper(
         {
             // The rollback switch: no run starts and nothing is deleted; the sweep after resuming does both.
             var open = (await orphans.ListOpenAsync(cancellationToken)).Count;
-            return new SweepReport(0, 0, open, 0, 0, ["provisioning is paused: no lifecycle run started, no orphan removed"], Paused: true);
+            const string Note = "provisioning is paused: no lifecycle run started, no orphan removed";
+            await orphans.RecordSweepAsync(new SweepRecord(startedAt, clock.GetUtcNow(), 0, 0, open, 0, 0, Note), cancellationToken);
+            return new SweepReport(0, 0, open, 0, 0, [Note], Paused: true);
         }
 
         var runs = await lifecycle.RecoverAsync(durable, claimedBefore, cancellationToken);
+        runs += await EndForgottenSmokeTestsAsync(durable, startedAt, cancellationToken);
 
         var found = 0;
         var foreign = 0;
@@ -92,6 +95,28 @@ public sealed partial class OrphanSweeper(
             errors.Count == 0 ? null : string.Join("\n", errors)), cancellationToken);
         LogSwept(logger, found, removed, left, runs, foreign, errors.Count);
         return report;
+    }
+
+    /// <summary>A smoke test's customer older than this was left by a run that never cleaned up (a killed command).</summary>
+    public static readonly TimeSpan SmokeTestLifetime = TimeSpan.FromHours(1);
+
+    /// <summary>Cancels the test customers a smoke run left behind, so the lifecycle removes their resources.</summary>
+    private async Task<int> EndForgottenSmokeTestsAsync(DurableTaskClient durable, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var ended = 0;
+        foreach (var status in new[] { CustomerStatus.Active, CustomerStatus.Suspended, CustomerStatus.Provisioning, CustomerStatus.Failed })
+        {
+            foreach (var customer in await customers.ListByStatusAsync(status, cancellationToken))
+            {
+                if (customer is { IsTest: true } && customer.BillingState != Lifecycle.BillingStates.Cancelled && now - customer.CreatedAt > SmokeTestLifetime)
+                {
+                    await lifecycle.RecordAsync(durable, customer.Id, new Lifecycle.BillingFact(now, Lifecycle.BillingStates.Cancelled), cancellationToken);
+                    ended++;
+                }
+            }
+        }
+
+        return ended;
     }
 
     /// <summary>A customer owns its resources while it is live or a lifecycle run holds it (which may be creating them).</summary>

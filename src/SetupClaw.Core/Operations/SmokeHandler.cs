@@ -28,6 +28,12 @@ public sealed class SmokeHandler(ICustomerStore customers, LifecycleScheduler li
             return refused;
         }
 
+        if (lifecycle.IsPaused)
+        {
+            return Results.Problem("Provisioning is paused (Provisioning:Paused): a smoke test would wait for nothing. Turn the switch off first.",
+                statusCode: StatusCodes.Status409Conflict, title: "Provisioning is paused");
+        }
+
         var planName = request.Query["plan"].ToString() is { Length: > 0 } given ? given : Plan.Starter;
         if (!PlanCatalog.TryGet(planName, out var plan))
         {

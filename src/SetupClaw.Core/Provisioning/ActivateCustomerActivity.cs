@@ -18,11 +18,16 @@ public sealed partial class ActivateCustomerActivity(ICustomerStore store, TimeP
         var now = clock.GetUtcNow();
         var seconds = (now - (customer.ProvisioningStartedAt ?? customer.CreatedAt)).TotalSeconds;
         // From the payment's fact (Stripe's time of the event that made the customer active) to here.
-        Metrics.ProvisioningEnded("active", customer.Plan, now - (customer.BillingStateAt ?? customer.ProvisioningStartedAt ?? customer.CreatedAt));
-        LogComplete(logger, customer.Email, seconds);
+        if (!customer.IsTest)
+        {
+            Metrics.ProvisioningEnded("active", customer.Plan, now - (customer.BillingStateAt ?? customer.ProvisioningStartedAt ?? customer.CreatedAt));
+        }
+
+        LogComplete(logger, customer.Id, seconds);
         return seconds;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "[PROVISION COMPLETE] {Email} provisioned in {Seconds:0.0}s")]
-    private static partial void LogComplete(ILogger logger, string email, double seconds);
+    // The customer's id, not the email: this line reaches Application Insights (the time-to-active alert reads it).
+    [LoggerMessage(Level = LogLevel.Information, Message = "[PROVISION COMPLETE] {CustomerId} provisioned in {Seconds:0.0}s")]
+    private static partial void LogComplete(ILogger logger, string customerId, double seconds);
 }

@@ -12,7 +12,11 @@ public sealed partial class MarkCustomerFailedActivity(ICustomerStore store, Tel
     {
         ArgumentNullException.ThrowIfNull(input);
         await store.MarkFailedAsync(input.CustomerId, input.Reason, CancellationToken.None);
-        metrics.ProvisioningFailed((await store.GetAsync(input.CustomerId, CancellationToken.None))?.Plan ?? "unknown", input.Step ?? "unknown", input.Kind ?? "unknown");
+        // Smoke tests are the operator's, not customers': they stay out of the failure rate.
+        if (await store.GetAsync(input.CustomerId, CancellationToken.None) is { IsTest: false } customer)
+        {
+            metrics.ProvisioningFailed(customer.Plan, input.Step ?? "unknown", input.Kind ?? "unknown");
+        }
         LogFailed(logger, input.CustomerId, input.Reason);
         return true;
     }

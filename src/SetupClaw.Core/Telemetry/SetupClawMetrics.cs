@@ -28,7 +28,8 @@ public sealed class SetupClawMetrics
         stepDuration = meter.CreateHistogram<double>("setupclaw.provisioning.step.duration", "s", "Time one saga step took, by step and outcome.");
         stepFailures = meter.CreateCounter<long>("setupclaw.provisioning.step.failures", null, "Failed attempts of a saga step (retried ones included), by step and reason.");
         failures = meter.CreateCounter<long>("setupclaw.provisioning.failures", null, "Provisionings that failed, by the step they failed at and the kind of failure.");
-        provisionings = meter.CreateCounter<long>("setupclaw.provisioning.completed", null, "Provisionings that ended, by outcome (active or failed) and plan.");
+        provisionings = meter.CreateCounter<long>("setupclaw.provisioning.completed", null,
+            "Provisioning attempts that ended, by outcome (active, failed, cancelled) and plan; the lifecycle retries a failed one up to 3 times.");
         timeToActive = meter.CreateHistogram<double>("setupclaw.provisioning.time_to_active", "s", "From the payment's fact to the assistant being active.");
         webhookEvents = meter.CreateCounter<long>("setupclaw.webhook.events", null, "Stripe events received, by type and outcome.");
         orphansOpen = meter.CreateGauge<long>("setupclaw.orphans.open", null, "Provider resources no live customer owns, still open (as of the last sweep).");
@@ -54,9 +55,10 @@ public sealed class SetupClawMetrics
         }
     }
 
+    /// <summary>A provisioning attempt that ended without an assistant: <c>cancelled</c> when the subscription ended, else <c>failed</c>.</summary>
     public void ProvisioningFailed(string plan, string step, string kind)
     {
-        ProvisioningEnded("failed", plan);
+        ProvisioningEnded(kind == "cancelled" ? "cancelled" : "failed", plan);
         failures.Add(1, new("step", step), new("reason", kind));
     }
 

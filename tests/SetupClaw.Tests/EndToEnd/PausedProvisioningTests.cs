@@ -45,6 +45,14 @@ public sealed class PausedProvisioningTests : IAsyncLifetime
             Assert.True(report.GetProperty("paused").GetBoolean());
             Assert.Equal(0, report.GetProperty("runsStarted").GetInt32());
 
+            // Neither a smoke test nor a backfill starts while paused.
+            foreach (var path in new[] { "/api/operator/smoke", "/api/operator/backfill" })
+            {
+                using var refused = new HttpRequestMessage(HttpMethod.Post, path);
+                refused.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
+                Assert.Equal(HttpStatusCode.Conflict, (await client.Http.SendAsync(refused)).StatusCode);
+            }
+
             Assert.Equal("pending", (await client.StatusAsync(customerId, token)).Body.GetProperty("status").GetString());
             Assert.Null(await database.TextAsync($"select lifecycle_instance from customers where id = '{customerId}'"));
             Assert.False(await TestDatabase.AdminExistsAsync("select 1 from pg_database where datname = @name", "claw_" + customerId));

@@ -23,7 +23,7 @@ public sealed class SmokeTests(LocalStackFixture stack)
         var result = await test.RunAsync("starter", CancellationToken.None);
 
         Assert.True(result.Passed, string.Join("\n", result.Steps));
-        string[] expected = ["create test customer", "provision", "health", "chat", "memory write", "memory search", "deprovision", "resources gone"];
+        string[] expected = ["create test customer", "provision", "credentials", "health", "chat", "memory write", "memory search", "deprovision", "resources gone"];
         Assert.Equal(expected, result.Steps.Where(s => !s.Name.StartsWith(' ')).Select(s => s.Name));
         Assert.All(result.Steps, s => Assert.Equal(SmokeStep.Passed, s.Outcome));
         Assert.Contains(result.Steps, s => s.Name.Trim() == "create_database");
@@ -47,6 +47,8 @@ public sealed class SmokeTests(LocalStackFixture stack)
     {
         Assert.Equal(2, (await RunCliAsync("smoke", "--timeout", "soon")).ExitCode);
         Assert.Equal(2, (await RunCliAsync("smoke", "--url", "not a url", "--admin-key", "x")).ExitCode);
+        // An address without a key: the local settings' key is never sent elsewhere.
+        Assert.Equal(2, (await RunCliAsync("smoke", "--url", stack.Host.BaseUrl.ToString())).ExitCode);
         var (exitCode, output, _) = await RunCliAsync("smoke", "--url", stack.Host.BaseUrl.ToString(), "--admin-key", "wrong_admin_key_0123456789");
         Assert.Equal(1, exitCode);
         Assert.Contains("smoke FAILED", output, StringComparison.Ordinal);
