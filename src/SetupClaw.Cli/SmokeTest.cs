@@ -217,20 +217,22 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
     {
         progress(name + " …");
         var watch = Stopwatch.StartNew();
+        // A step is listed before the sub-steps it records (the saga's steps under "provision").
+        var at = steps.Count;
         try
         {
             var result = await run();
-            steps.Add(new SmokeStep(name, SmokeStep.Passed, watch.Elapsed.TotalSeconds));
+            steps.Insert(at, new SmokeStep(name, SmokeStep.Passed, watch.Elapsed.TotalSeconds));
             return result;
         }
         catch (SmokeFailure failure)
         {
-            steps.Add(new SmokeStep(failure.Step, SmokeStep.Failed, watch.Elapsed.TotalSeconds, failure.Message));
+            steps.Insert(at, new SmokeStep(failure.Step, SmokeStep.Failed, watch.Elapsed.TotalSeconds, failure.Message));
             throw;
         }
         catch (Exception e) when (e is not SmokeFailure)
         {
-            steps.Add(new SmokeStep(name, SmokeStep.Failed, watch.Elapsed.TotalSeconds, e.Message));
+            steps.Insert(at, new SmokeStep(name, SmokeStep.Failed, watch.Elapsed.TotalSeconds, e.Message));
             throw new SmokeFailure(name, e.Message);
         }
     }
