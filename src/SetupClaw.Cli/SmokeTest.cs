@@ -36,7 +36,7 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
             var (id, statusToken) = await StepAsync("create test customer", () => CreateAsync(plan, cancellationToken));
             customerId = id;
             this.statusToken = statusToken;
-            var status = await StepAsync("provision", () => ProvisionAsync(id, statusToken, cancellationToken));
+            var status = await StepAsync("provision", () => ProvisionAsync(id, cancellationToken));
             await AssistantAsync(status, cancellationToken);
         }
         catch (SmokeFailure)
@@ -127,16 +127,13 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
         return (id, created.GetProperty("statusToken").GetString()!);
     }
 
-    private async Task<JsonElement> ProvisionAsync(string customerId, string statusToken, CancellationToken cancellationToken)
+    private async Task<JsonElement> ProvisionAsync(string customerId, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         string? last = null;
         while (deadline.Elapsed < timeout)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/provisioning/{customerId}");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", statusToken);
-            using var response = await controlPlane.SendAsync(request, cancellationToken);
-            var status = await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            var status = await StatusAsync(customerId, cancellationToken);
             var state = status.GetProperty("status").GetString();
             var step = status.TryGetProperty("step", out var s) ? s.GetString() : null;
             if ($"{state}/{step}" != last)
@@ -161,6 +158,15 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
         }
 
         throw Fail("provision", $"not active after {timeout.TotalSeconds:0} s (last: {last})");
+    }
+
+    /// <summary>The customer's status answer, as the success page reads it (with the test customer's status token).</summary>
+    private async Task<JsonElement> StatusAsync(string customerId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"api/provisioning/{customerId}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", statusToken);
+        using var response = await controlPlane.SendAsync(request, cancellationToken);
+        return await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken);
     }
 
     /// <summary>The saga's own steps, with the times the control plane recorded.</summary>
@@ -190,10 +196,7 @@ public sealed class SmokeTest(HttpClient controlPlane, Func<Uri, HttpClient> run
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < timeout)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"api/provisioning/{customerId}");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", statusToken);
-            using var answer = await controlPlane.SendAsync(request, cancellationToken);
-            var state = (await answer.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("status").GetString();
+            var state = (await StatusAsync(customerId, cancellationToken)).GetProperty("status").GetString();
             if (state is "deprovisioned")
             {
                 return true;

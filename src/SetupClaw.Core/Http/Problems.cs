@@ -15,6 +15,15 @@ public static class Problems
 
     public static IResult NotFound(string detail) => Results.Problem(detail, statusCode: 404, title: "Not found");
 
+    public static IResult Conflict(string title, string detail) => Results.Problem(detail, statusCode: 409, title: title);
+
+    /// <summary>A value the caller sent, as an error message quotes it: at most 40 characters.</summary>
+    public static string Echo(string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return value.Length > 40 ? value[..40] + "…" : value;
+    }
+
     public static IResult TooLarge(int limit) =>
         Results.Problem($"The request body is larger than {limit / 1024} KB.", statusCode: 413, title: "Request body too large");
 

@@ -221,8 +221,8 @@ public sealed class OperatorHandler(
 
         if (lifecycle.IsPaused)
         {
-            return Results.Problem("Provisioning is paused (Provisioning:Paused): the backfill changes running assistants, so it waits until the switch is off.",
-                statusCode: StatusCodes.Status409Conflict, title: "Provisioning is paused");
+            return Problems.Conflict("Provisioning is paused",
+                "Provisioning is paused (Provisioning:Paused): the backfill changes running assistants, so it waits until the switch is off.");
         }
 
         var after = request.Query["after"].ToString() is { Length: > 0 } cursor ? cursor : null;
@@ -242,7 +242,7 @@ public sealed class OperatorHandler(
     }
 
     private static IResult UnknownCustomer(string customerId) =>
-        Problems.NotFound($"There is no customer '{(customerId.Length > 40 ? customerId[..40] + "…" : customerId)}'.");
+        Problems.NotFound($"There is no customer '{Problems.Echo(customerId)}'.");
 }
 
 /// <summary>The body of <c>POST /api/operator/customers/{id}/subscription</c>.</summary>

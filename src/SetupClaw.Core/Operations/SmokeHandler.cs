@@ -30,14 +30,14 @@ public sealed class SmokeHandler(ICustomerStore customers, LifecycleScheduler li
 
         if (lifecycle.IsPaused)
         {
-            return Results.Problem("Provisioning is paused (Provisioning:Paused): a smoke test would wait for nothing. Turn the switch off first.",
-                statusCode: StatusCodes.Status409Conflict, title: "Provisioning is paused");
+            return Problems.Conflict("Provisioning is paused",
+                "Provisioning is paused (Provisioning:Paused): a smoke test would wait for nothing. Turn the switch off first.");
         }
 
         var planName = request.Query["plan"].ToString() is { Length: > 0 } given ? given : Plan.Starter;
         if (!PlanCatalog.TryGet(planName, out var plan))
         {
-            return Problems.BadRequest("Unknown plan", $"There is no plan '{(planName.Length > 40 ? planName[..40] : planName)}': use starter, pro or team.");
+            return Problems.BadRequest("Unknown plan", $"There is no plan '{Problems.Echo(planName)}': use starter, pro or team.");
         }
 
         var customerId = CustomerIds.New();
@@ -59,7 +59,7 @@ public sealed class SmokeHandler(ICustomerStore customers, LifecycleScheduler li
         var customer = CustomerIds.IsValid(customerId) ? await customers.GetAsync(customerId, cancellationToken) : null;
         if (customer is not { IsTest: true })
         {
-            return Problems.NotFound($"There is no smoke-test customer '{(customerId.Length > 40 ? customerId[..40] + "…" : customerId)}': only test customers are removed here.");
+            return Problems.NotFound($"There is no smoke-test customer '{Problems.Echo(customerId)}': only test customers are removed here.");
         }
 
         var outcome = await lifecycle.RecordAsync(durable, customer.Id, new BillingFact(clock.GetUtcNow(), BillingStates.Cancelled), cancellationToken);
