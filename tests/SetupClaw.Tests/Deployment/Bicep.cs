@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
+using SetupClaw.Tests.Infrastructure;
 using SetupClaw.Tests.Simulators;
 
 namespace SetupClaw.Tests.Deployment;
@@ -15,23 +15,9 @@ public static partial class Bicep
     public static string Executable { get; } = Find();
 
     /// <summary>Runs the compiler; its exit code and everything it wrote (warnings go to stdout for lint, stderr for build).</summary>
-    public static async Task<(int ExitCode, string Output, string Errors)> RunAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+    public static Task<(int ExitCode, string Output, string Errors)> RunAsync(params string[] arguments) =>
         // The compiler looks for updates and telemetry settings otherwise; neither is reachable here.
-        start.Environment["BICEP_TRACING_ENABLED"] = "false";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(deadline.Token);
-        return (process.ExitCode, await output, await errors);
-    }
+        Processes.RunAsync(Executable, arguments, TimeSpan.FromMinutes(3), environment: new Dictionary<string, string?> { ["BICEP_TRACING_ENABLED"] = "false" });
 
     private static string Find()
     {

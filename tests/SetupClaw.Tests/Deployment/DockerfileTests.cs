@@ -38,7 +38,9 @@ public sealed partial class DockerfileTests
             var publish = buildStage.Single(l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal))[4..];
             var output = Path.Combine(context.FullName, "app");
             var arguments = OutputOption().Replace(publish, "-o " + output).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            var (exitCode, log) = await RunAsync(arguments[0], arguments[1..], source);
+            var (exitCode, stdout, stderr) = await Processes.RunAsync(arguments[0], arguments[1..], TimeSpan.FromMinutes(8), source,
+                new Dictionary<string, string?> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" });
+            var log = stdout + stderr;
             Assert.True(exitCode == 0, log);
             Assert.True(File.Exists(Path.Combine(output, "SetupClaw.Runtime.dll")), log);
 
@@ -118,24 +120,6 @@ public sealed partial class DockerfileTests
             Npgsql.NpgsqlConnection.ClearAllPools();
             await TestDatabase.ExecuteAdminAsync($"drop database if exists \"{database}\" with (force)");
         }
-    }
-
-    private static async Task<(int ExitCode, string Log)> RunAsync(string command, string[] arguments, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(command) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(8));
-        await process.WaitForExitAsync(deadline.Token);
-        return (process.ExitCode, await output + await errors);
     }
 
     [GeneratedRegex(@"-o\s+\S+")]

@@ -179,7 +179,7 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         await TestDatabase.ExecuteAdminAsync("delete from runtime_identity", database: "claw_" + customerId);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await runtime.PostAsJsonAsync("/api/chat", new { message = "anyone there?" })).StatusCode);
 
-        using var backfill = await AdminAsync(HttpMethod.Post, "/api/operator/backfill");
+        using var backfill = await stack.Client.AdminAsync(HttpMethod.Post, "/api/operator/backfill");
         var report = await backfill.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal(HttpStatusCode.OK, backfill.StatusCode);
         Assert.True(report.GetProperty("tokensIssued").GetInt32() >= 1, report.ToString());
@@ -190,7 +190,7 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
         Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         Assert.Equal($"Bearer {stack.Model.ApiKey}", stack.Model.Requests.Last().Authorization);
 
-        using var view = await AdminAsync(HttpMethod.Get, $"/api/operator/customers/{customerId}");
+        using var view = await stack.Client.AdminAsync(HttpMethod.Get, $"/api/operator/customers/{customerId}");
         var text = await view.Content.ReadAsStringAsync();
         var tokens = JsonDocument.Parse(text).RootElement.GetProperty("modelTokens");
         Assert.Equal(await stack.Database.CountAsync($"select coalesce(sum(input_tokens + output_tokens), 0) from model_usage where customer_id = '{customerId}'"), tokens.GetProperty("used").GetInt64());
@@ -202,17 +202,10 @@ public sealed class LocalStackEndToEndTests(LocalStackFixture stack)
             Assert.DoesNotContain(secret, text, StringComparison.Ordinal);
         }
 
-        using var unknown = await AdminAsync(HttpMethod.Get, "/api/operator/customers/cus_00000000000000000000");
+        using var unknown = await stack.Client.AdminAsync(HttpMethod.Get, "/api/operator/customers/cus_00000000000000000000");
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         await client.SendEventAsync(StripeEventFactory.SubscriptionDeleted(customerId, DateTimeOffset.UtcNow));
         await client.WaitForStatusAsync(customerId, token, "deprovisioned", TimeSpan.FromSeconds(60));
-    }
-
-    private Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path)
-    {
-        var request = new HttpRequestMessage(method, path);
-        request.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
-        return stack.Client.Http.SendAsync(request);
     }
 
     /// <summary>A postgres:// URL (what the runtime gets) as an Npgsql connection string, or the string itself.</summary>

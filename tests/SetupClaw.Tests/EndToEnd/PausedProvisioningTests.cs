@@ -39,18 +39,16 @@ public sealed class PausedProvisioningTests : IAsyncLifetime
             Assert.Contains("paused", status.GetProperty("notice").GetString(), StringComparison.Ordinal);
 
             // A sweep while paused starts nothing, and says why.
-            using var sweep = new HttpRequestMessage(HttpMethod.Post, "/api/operator/sweep");
-            sweep.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
-            var report = JsonDocument.Parse(await (await client.Http.SendAsync(sweep)).Content.ReadAsStringAsync()).RootElement;
+            using var sweep = await client.AdminAsync(HttpMethod.Post, "/api/operator/sweep");
+            var report = JsonDocument.Parse(await sweep.Content.ReadAsStringAsync()).RootElement;
             Assert.True(report.GetProperty("paused").GetBoolean());
             Assert.Equal(0, report.GetProperty("runsStarted").GetInt32());
 
             // Neither a smoke test nor a backfill starts while paused.
             foreach (var path in new[] { "/api/operator/smoke", "/api/operator/backfill" })
             {
-                using var refused = new HttpRequestMessage(HttpMethod.Post, path);
-                refused.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
-                Assert.Equal(HttpStatusCode.Conflict, (await client.Http.SendAsync(refused)).StatusCode);
+                using var refused = await client.AdminAsync(HttpMethod.Post, path);
+                Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
             }
 
             Assert.Equal("pending", (await client.StatusAsync(customerId, token)).Body.GetProperty("status").GetString());

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using SetupClaw.Cli;
 using SetupClaw.Tests.Infrastructure;
@@ -78,23 +77,8 @@ public sealed class SmokeTests(LocalStackFixture stack)
         Assert.False(await TestDatabase.AdminExistsAsync("select 1 from pg_roles where rolname = @name", "claw_" + customerId));
     }
 
-    private static async Task<(int ExitCode, string Output, string Errors)> RunCliAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "setupclaw-cli.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+    private static Task<(int ExitCode, string Output, string Errors)> RunCliAsync(params string[] arguments) =>
         // No operator settings from the environment: each test passes its own.
-        start.Environment.Remove("SETUPCLAW_URL");
-        start.Environment.Remove("SETUPCLAW_ADMIN_KEY");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(deadline.Token);
-        return (process.ExitCode, await output, await errors);
-    }
+        Processes.RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "setupclaw-cli.dll"), .. arguments], TimeSpan.FromMinutes(4),
+            environment: new Dictionary<string, string?> { ["SETUPCLAW_URL"] = null, ["SETUPCLAW_ADMIN_KEY"] = null });
 }

@@ -43,6 +43,14 @@ public sealed class ControlPlaneClient(HttpClient http, string webhookSecret = L
         return (response, text.Length == 0 ? default : JsonSerializer.Deserialize<JsonElement>(text));
     }
 
+    /// <summary>An operator request, with the local host's admin key.</summary>
+    public async Task<HttpResponseMessage> AdminAsync(HttpMethod method, string path)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Add("X-Admin-Key", LocalHostProcess.AdminKey);
+        return await http.SendAsync(request);
+    }
+
     public async Task<JsonElement> WaitForStatusAsync(string customerId, string token, string status, TimeSpan timeout)
     {
         JsonElement last = default;
