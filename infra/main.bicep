@@ -61,6 +61,13 @@ param alertEmail string = ''
 @description('The rollback switch (docs/DEPLOYMENT.md): webhooks are recorded and acknowledged, nothing new is provisioned.')
 param provisioningPaused string = 'false'
 
+@description('Warm pool members kept ready (0: none). Each idle member costs a Railway service and a Neon compute around the clock (docs/operations.md).')
+param poolSize string = '0'
+
+@description('This installation\'s id, tagged on every Neon branch and Railway service it creates: its sweep leaves other installations\' alone.')
+@maxLength(40)
+param installationId string = 'setupclaw-${environmentName}'
+
 @minValue(0)
 @description('HTTP instances kept warm: the model gateway and the webhook must not wait for a cold start.')
 param alwaysReadyHttpInstances int = 1
@@ -147,6 +154,7 @@ var appSettings = [
   // The identity the app's own metric exporter authenticates with (FunctionsHost.AddTelemetry).
   { name: 'AZURE_CLIENT_ID', value: identity.outputs.clientId }
   { name: 'App__PublicBaseUrl', value: baseUrl }
+  { name: 'App__InstallationId', value: installationId }
   { name: 'ConnectionStrings__ControlDatabase', value: secret(vault.outputs.name, 'control-database') }
   { name: 'Stripe__SecretKey', value: secret(vault.outputs.name, 'stripe-secret-key') }
   { name: 'Stripe__WebhookSecret', value: secret(vault.outputs.name, 'stripe-webhook-secret') }
@@ -192,6 +200,12 @@ var appSettings = [
   { name: 'Llm__MaxMessages', value: '100' }
   { name: 'Llm__MaxPromptCharacters', value: '400000' }
   { name: 'Sweep__Schedule', value: '0 */5 * * * *' }
+  { name: 'Pool__Size', value: poolSize }
+  { name: 'Pool__Plan', value: 'starter' }
+  { name: 'Pool__IntervalSeconds', value: '30' }
+  { name: 'Pool__Schedule', value: '0 */1 * * * *' }
+  { name: 'Pool__HealthCheckSeconds', value: '60' }
+  { name: 'Pool__MaxWarmingAtOnce', value: '4' }
   { name: 'Sweep__IntervalSeconds', value: '300' }
   { name: 'Sweep__GraceSeconds', value: '30' }
   { name: 'RateLimits__SignupsPerMinute', value: '10' }

@@ -132,6 +132,16 @@ public static class SetupClawServices
         services.AddTransient<SmokeHandler>();
         services.AddSingleton<OrchestrationStatusHandler>();
         services.AddSingleton<HealthHandler>();
+        return services.AddPool(configuration);
+    }
+
+    /// <summary>The warm pool: its store, the claim's wake-up signal and the reconciler (<c>Pool:*</c>).</summary>
+    public static IServiceCollection AddPool(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Pool.PoolOptions>().Bind(configuration.GetSection(Pool.PoolOptions.Section));
+        services.AddSingleton<Pool.PoolStore>();
+        services.AddSingleton<Pool.PoolSignal>();
+        services.AddTransient<Pool.PoolReconciler>();
         return services;
     }
 
@@ -155,6 +165,8 @@ public static class SetupClawServices
             .AddActivity<ArchiveCustomerDataActivity>()
             .AddActivity<RecordOrphanActivity>()
             .AddActivity<ReserveCredentialsActivity>()
+            .AddActivity<Pool.ClaimInstanceActivity>()
+            .AddActivity<Pool.ResizeInstanceActivity>()
             .AddActivity<CreateDatabaseActivity>()
             .AddActivity<SeedWorkspaceActivity>()
             .AddActivity<CreateServiceActivity>()

@@ -7,8 +7,18 @@ using SetupClaw.Operations;
 namespace SetupClaw.Functions;
 
 /// <summary>The orphan sweep on a timer (<c>Sweep:Schedule</c>, every 5 minutes by default); the operator's routes are in <see cref="SiteFunctions"/>.</summary>
-public sealed class OperatorFunctions(OrphanSweeper sweeper, LifecycleScheduler lifecycle, IOptions<SweepOptions> options, TimeProvider clock)
+public sealed class OperatorFunctions(OrphanSweeper sweeper, LifecycleScheduler lifecycle, Pool.PoolReconciler pool, IOptions<SweepOptions> options, TimeProvider clock)
 {
+    /// <summary>
+    /// The warm pool's reconciler (<c>Pool:Schedule</c>, every minute by default; a pass does nothing while
+    /// <c>Pool:Size</c> is 0 and nothing is pooled). One pass at a time across instances (an advisory lock).
+    /// </summary>
+    [Function("PoolReconcile")]
+    public Task ReconcilePoolAsync(
+        [TimerTrigger("%Pool:Schedule%", RunOnStartup = true)] TimerInfo timer,
+        CancellationToken cancellationToken) =>
+        pool.ReconcileAsync(cancellationToken);
+
     /// <summary>
     /// When an instance starts (and daily): lifecycle work that waited starts at once, so turning
     /// <c>Provisioning:Paused</c> off (an app setting change restarts the app) provisions the customers who paid

@@ -46,6 +46,11 @@ public sealed class SiteFunctions(IServiceProvider services)
         [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OperatorOrphansPath)] HttpRequest request, CancellationToken cancellationToken) =>
         RunAsync("OperatorOrphans", request, null, cancellationToken);
 
+    [Function("OperatorPool")]
+    public Task<IActionResult> OperatorPoolAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OperatorPoolPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("OperatorPool", request, null, cancellationToken);
+
     [Function("OperatorSweep")]
     public Task<IActionResult> OperatorSweepAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorSweepPath)] HttpRequest request,

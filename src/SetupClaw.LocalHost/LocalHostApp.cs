@@ -26,6 +26,7 @@ internal static class LocalHostApp
         builder.Services.AddSetupClawCore(builder.Configuration);
         builder.AddDurableSidecar();
         builder.Services.AddHostedService<LocalRecovery>();
+        builder.Services.AddHostedService<LocalPool>();
         builder.AddLocalTelemetry();
         builder.ConfigureLocalEndpoint();
 

@@ -14,7 +14,7 @@ namespace SetupClaw.LocalHost;
 /// sweeps every <c>Sweep:IntervalSeconds</c> (the Functions app's timer does this in Azure).
 /// </summary>
 internal sealed partial class LocalRecovery(
-    ICustomerStore store, IComputeProvider compute, DurableTaskClient durable, IServiceScopeFactory scopes, IOptions<SweepOptions> options,
+    ICustomerStore store, Pool.PoolStore pool, IComputeProvider compute, DurableTaskClient durable, IServiceScopeFactory scopes, IOptions<SweepOptions> options,
     IConfiguration configuration, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<LocalRecovery> logger)
     : BackgroundService
 {
@@ -39,6 +39,17 @@ internal sealed partial class LocalRecovery(
                     await local.RestoreAsync(serviceId, stoppingToken);
                     LogRestored(logger, customer.Id, serviceId);
                 }
+            }
+        }
+
+        // Pool members too: a ready member whose runtime died would fail its next health check and be replaced.
+        foreach (var member in await pool.ListAsync(stoppingToken))
+        {
+            if (compute is LocalComputeProvider local && member is { Status: Pool.PoolStatus.Ready or Pool.PoolStatus.Warming, ServiceId: { } serviceId } &&
+                local.Exists(serviceId) && local.WasDeployed(serviceId) && !local.IsRunning(serviceId))
+            {
+                await local.RestoreAsync(serviceId, stoppingToken);
+                LogRestored(logger, member.Id, serviceId);
             }
         }
 

@@ -25,4 +25,11 @@ public sealed class AppOptions
 
     /// <summary>The public address of this control plane: checkout, success and status URLs are built from it.</summary>
     public Uri PublicBaseUrl { get; set; } = new("http://127.0.0.1:7071");
+
+    /// <summary>
+    /// This installation's id ([a-z0-9-], up to 40), tagged on every database and service it creates (a Neon
+    /// annotation, a Railway variable, a local database's comment), so its sweep can tell its own leftovers from
+    /// another installation's in a shared Neon project, Railway project or PostgreSQL server. Set one per installation.
+    /// </summary>
+    public string InstallationId { get; set; } = "setupclaw";
 }

@@ -49,6 +49,7 @@ public static class SiteRoutes
     public const string OperatorCustomerPath = "api/operator/customers/{customerId}";
     public const string OperatorBackfillPath = "api/operator/backfill";
     public const string OperatorSmokePath = "api/operator/smoke";
+    public const string OperatorPoolPath = "api/operator/pool";
     public const string OperatorSmokeCustomerPath = "api/operator/smoke/{customerId}";
     public const string ModelGatewayBase = "api/llm/v1";
     public const string ModelGatewayPath = ModelGatewayBase + "/chat/completions";
@@ -79,6 +80,7 @@ public static class SiteRoutes
         new("OperatorSmokeRemove", Delete, OperatorSmokeCustomerPath, true,
             c => c.Get<SmokeHandler>().RemoveAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
         new("OperatorBackfill", Post, OperatorBackfillPath, true, c => c.Get<OperatorHandler>().BackfillAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
+        new("OperatorPool", Get, OperatorPoolPath, false, c => c.Get<OperatorHandler>().PoolAsync(c.Request, c.CancellationToken)),
         new("ModelGateway", Post, ModelGatewayPath, false, c => c.Get<Gateway.ModelGatewayHandler>().ChatCompletionsAsync(c.Request, c.CancellationToken)),
         new("HomePage", Get, HomePath, false, _ => Task.FromResult(SitePages.Html("index"))),
         new("SuccessPage", Get, SuccessPath, false, _ => Task.FromResult(SitePages.Html("success"))),

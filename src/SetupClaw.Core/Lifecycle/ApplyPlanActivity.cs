@@ -28,10 +28,10 @@ public sealed class ApplyPlanActivity(
             throw new PermanentProvisioningException($"Customer {input.CustomerId} has no database to change the plan of.");
         }
 
-        await database.ResizeAsync(input.CustomerId, plan.Name, CancellationToken.None);
+        await database.ResizeAsync(new ResourceRef(customer.Id, customer.DatabaseBranchId), plan.Name, CancellationToken.None);
         await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted, customer.Id, SealedColumns.DatabaseUrl), plan.Skills, CancellationToken.None);
         await identity.WriteAsync(customer, plan, CancellationToken.None);
-        await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value.PublicBaseUrl), CancellationToken.None);
+        await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value), CancellationToken.None);
         return true;
     }
 }

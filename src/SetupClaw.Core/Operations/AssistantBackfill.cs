@@ -38,7 +38,7 @@ public sealed partial class AssistantBackfill(
             .Concat(await customers.ListByStatusAsync(CustomerStatus.Suspended, cancellationToken))
             .Select(c => c.Id).Where(id => after is null || string.CompareOrdinal(id, after) > 0).Order(StringComparer.Ordinal).ToList();
         var page = live.Take(pageSize).ToList();
-        var services = (await compute.ListCustomerIdsAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var services = await compute.ListAsync(cancellationToken);
         var updated = 0;
         var issued = 0;
         var skipped = 0;
@@ -55,7 +55,7 @@ public sealed partial class AssistantBackfill(
             try
             {
                 var customer = await customers.GetRequiredAsync(customerId, cancellationToken);
-                if (customer.Status is not (CustomerStatus.Active or CustomerStatus.Suspended) || customer.DatabaseUrlEncrypted is null || !services.Contains(customerId))
+                if (customer.Status is not (CustomerStatus.Active or CustomerStatus.Suspended) || customer.DatabaseUrlEncrypted is null || !services.Holds(customerId, customer.RailwayServiceId))
                 {
                     skipped++;
                     continue;
@@ -71,7 +71,7 @@ public sealed partial class AssistantBackfill(
 
                 var plan = PlanCatalog.Get(customer.Plan);
                 await identity.WriteAsync(customer, plan, cancellationToken);
-                await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value.PublicBaseUrl), cancellationToken);
+                await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value), cancellationToken);
                 updated++;
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -7,6 +7,7 @@ using SetupClaw.Customers;
 using SetupClaw.Http;
 using SetupClaw.Lifecycle;
 using SetupClaw.Plans;
+using SetupClaw.Providers;
 
 namespace SetupClaw.Operations;
 
@@ -23,8 +24,32 @@ public sealed class OperatorHandler(
     StripeReader stripe, PlanCatalog plans, SecretRotation rotation, AssistantBackfill backfill, Gateway.ModelUsageStore usage,
     Providers.IDatabaseProvider database, Providers.IComputeProvider compute,
     RequestLimits limits, IOptions<StripeOptions> stripeOptions,
-    IOptions<SweepOptions> sweep, TimeProvider clock)
+    IOptions<SweepOptions> sweep, Pool.PoolStore pool, IOptionsMonitor<Pool.PoolOptions> poolOptions, TimeProvider clock)
 {
+    /// <summary>
+    /// <c>GET /api/operator/pool</c>: the configured size, members ready and warming (and failed or draining ones
+    /// waiting to be destroyed), with each member's state; no secret, no database URL.
+    /// </summary>
+    public async Task<IResult> PoolAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (limits.RefuseAdmin(request) is { } refused)
+        {
+            return refused;
+        }
+
+        var members = await pool.ListAsync(cancellationToken);
+        return Results.Ok(new
+        {
+            size = Math.Max(0, poolOptions.CurrentValue.Size),
+            ready = members.Count(m => m.Status == Pool.PoolStatus.Ready),
+            warming = members.Count(m => m.Status == Pool.PoolStatus.Warming),
+            failed = members.Count(m => m.Status == Pool.PoolStatus.Failed),
+            draining = members.Count(m => m.Status == Pool.PoolStatus.Draining),
+            plan = poolOptions.CurrentValue.Plan,
+            members = members.Select(m => new { id = m.Id, status = m.Status, plan = m.Plan, accessUrl = m.AccessUrl, createdAt = m.CreatedAt, readyAt = m.ReadyAt, checkedAt = m.CheckedAt, error = m.Error }),
+        });
+    }
+
     public async Task<IResult> ListAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (limits.RefuseAdmin(request) is { } refused)
@@ -190,8 +215,8 @@ public sealed class OperatorHandler(
             // What the providers hold for this customer now (each lists its SetupClaw resources).
             resources = new
             {
-                database = (await database.ListCustomerIdsAsync(cancellationToken)).Contains(customer.Id),
-                service = (await compute.ListCustomerIdsAsync(cancellationToken)).Contains(customer.Id),
+                database = (await database.ListAsync(cancellationToken)).Holds(customer.Id, customer.DatabaseBranchId),
+                service = (await compute.ListAsync(cancellationToken)).Holds(customer.Id, customer.RailwayServiceId),
             },
             modelTokens = new
             {

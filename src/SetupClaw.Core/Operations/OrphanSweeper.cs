@@ -26,8 +26,8 @@ public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsS
 /// </summary>
 public sealed partial class OrphanSweeper(
     ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, LifecycleScheduler lifecycle,
-    IDatabaseProvider database, IComputeProvider compute, IOptions<SecurityOptions> security, TimeProvider clock, Telemetry.SetupClawMetrics metrics,
-    ILogger<OrphanSweeper> logger)
+    IDatabaseProvider database, IComputeProvider compute, Pool.PoolStore pool, IOptions<SecurityOptions> security, IOptions<Billing.AppOptions> app,
+    TimeProvider clock, Telemetry.SetupClawMetrics metrics, ILogger<OrphanSweeper> logger)
 {
     /// <summary>An event parked for a subscription that no checkout bound within this is dropped.</summary>
     public static readonly TimeSpan ParkedEventLifetime = TimeSpan.FromDays(30);
@@ -53,12 +53,12 @@ public sealed partial class OrphanSweeper(
 
         var found = 0;
         var foreign = 0;
-        foreach (var (kind, list) in new[] { (OrphanKinds.Database, (Func<CancellationToken, Task<IReadOnlyList<string>>>)database.ListCustomerIdsAsync), (OrphanKinds.Service, compute.ListCustomerIdsAsync) })
+        foreach (var (kind, list) in new[] { (OrphanKinds.Database, (Func<CancellationToken, Task<IReadOnlyList<ProviderResource>>>)database.ListAsync), (OrphanKinds.Service, compute.ListAsync) })
         {
-            IReadOnlyList<string> ids;
+            IReadOnlyList<ProviderResource> resources;
             try
             {
-                ids = await list(cancellationToken);
+                resources = await list(cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -66,18 +66,17 @@ public sealed partial class OrphanSweeper(
                 continue;
             }
 
-            foreach (var id in ids)
+            foreach (var resource in resources)
             {
-                var customer = await customers.GetAsync(id, cancellationToken);
-                if (customer is null)
+                switch (await JudgeAsync(resource, cancellationToken))
                 {
-                    foreign++;
-                }
-                else if (!Owns(customer) &&
-                    await orphans.RecordAsync(new OrphanReport(kind, id, OrphanSources.Sweep, $"customer is {customer.Status}"), cancellationToken))
-                {
-                    found++;
-                    LogFound(logger, kind, id);
+                    case (Verdict.Foreign, _, _):
+                        foreign++;
+                        break;
+                    case (Verdict.Orphan, var owner, var reason) when await orphans.RecordAsync(new OrphanReport(kind, owner, OrphanSources.Sweep, reason, resource.ResourceId), cancellationToken):
+                        found++;
+                        LogFound(logger, kind, owner);
+                        break;
                 }
             }
         }
@@ -119,6 +118,45 @@ public sealed partial class OrphanSweeper(
         return ended;
     }
 
+    private enum Verdict
+    {
+        Owned,
+        Orphan,
+        Foreign,
+    }
+
+    /// <summary>
+    /// Whose a resource is. Named for a customer: that customer's (foreign when this control database does not know
+    /// it). Named for a pool member: the pool's while the member is recorded unclaimed, the claiming customer's once
+    /// claimed, and a leftover when no record has it, if its installation tag is this installation's (foreign else).
+    /// </summary>
+    private async Task<(Verdict Verdict, string Owner, string Reason)> JudgeAsync(ProviderResource resource, CancellationToken cancellationToken)
+    {
+        var owner = resource.OwnerId;
+        if (PoolMemberIds.IsValid(owner))
+        {
+            var member = await pool.GetAsync(owner, cancellationToken);
+            if (member is null)
+            {
+                return resource.InstallationId == app.Value.InstallationId
+                    ? (Verdict.Orphan, owner, "pool member with no record (a leftover of this installation's pool)")
+                    : (Verdict.Foreign, owner, "");
+            }
+
+            if (member is not { Status: Pool.PoolStatus.Claimed, ClaimedBy: { } claimedBy })
+            {
+                return (Verdict.Owned, owner, ""); // pooled: the reconciler's to keep or destroy
+            }
+
+            owner = claimedBy;
+        }
+
+        var customer = await customers.GetAsync(owner, cancellationToken);
+        return customer is null ? (Verdict.Foreign, owner, "")
+            : Owns(customer) ? (Verdict.Owned, owner, "")
+            : (Verdict.Orphan, owner, $"customer is {customer.Status}");
+    }
+
     /// <summary>A customer owns its resources while it is live or a lifecycle run holds it (which may be creating them).</summary>
     private static bool Owns(Customer customer) => customer.LifecycleInstance is not null || IsLive(customer);
 
@@ -144,13 +182,21 @@ public sealed partial class OrphanSweeper(
                 return false;
             }
 
+            // A pool leftover recorded again since (the reconciler reuses no ids, but a record is the last word).
+            if (PoolMemberIds.IsValid(orphan.CustomerId) && await pool.GetAsync(orphan.CustomerId, cancellationToken) is not null)
+            {
+                await orphans.CloseAsync(orphan.Id, "owned", cancellationToken);
+                return false;
+            }
+
+            // By the id found (or recorded on the customer), else by the name derived for the owner.
             if (orphan.Kind == OrphanKinds.Database)
             {
-                await database.DeleteAsync(orphan.CustomerId, cancellationToken);
+                await database.DeleteAsync(new ResourceRef(orphan.CustomerId, orphan.ResourceId ?? customer?.DatabaseBranchId), cancellationToken);
             }
             else
             {
-                await compute.DeleteServiceAsync(orphan.CustomerId, cancellationToken);
+                await compute.DeleteServiceAsync(new ResourceRef(orphan.CustomerId, orphan.ResourceId ?? customer?.RailwayServiceId), cancellationToken);
             }
 
             await orphans.CloseAsync(orphan.Id, "removed", cancellationToken);

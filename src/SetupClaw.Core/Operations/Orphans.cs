@@ -16,9 +16,11 @@ public static class OrphanSources
     public const string Sweep = "sweep";
 }
 
-public sealed record OrphanReport(string Kind, string CustomerId, string Source, string Reason);
+/// <param name="CustomerId">Whose resource it is: a customer's id, or a pool member's for a pool leftover.</param>
+/// <param name="ResourceId">The provider's id of the resource, when known: it is deleted by that id.</param>
+public sealed record OrphanReport(string Kind, string CustomerId, string Source, string Reason, string? ResourceId = null);
 
-public sealed record OpenOrphan(long Id, string Kind, string CustomerId, string Source, string Reason, DateTimeOffset FoundAt, int Attempts, string? LastError);
+public sealed record OpenOrphan(long Id, string Kind, string CustomerId, string Source, string Reason, DateTimeOffset FoundAt, int Attempts, string? LastError, string? ResourceId = null);
 
 public sealed record SweepRecord(DateTimeOffset StartedAt, DateTimeOffset FinishedAt, int Found, int Removed, int LeftOpen, int RunsStarted, int Foreign, string? Errors);
 
@@ -31,21 +33,22 @@ public sealed class OrphanStore(NpgsqlDataSource db)
         ArgumentNullException.ThrowIfNull(report);
         return await Sql.ExecuteAsync(db,
             """
-            insert into orphans (kind, customer_id, source, reason) values (@kind, @customer, @source, @reason)
+            insert into orphans (kind, customer_id, source, reason, resource_id) values (@kind, @customer, @source, @reason, @resource)
             on conflict (kind, customer_id) where removed_at is null do nothing
-            """, cancellationToken, ("kind", report.Kind), ("customer", report.CustomerId), ("source", report.Source), ("reason", report.Reason)) == 1;
+            """, cancellationToken, ("kind", report.Kind), ("customer", report.CustomerId), ("source", report.Source), ("reason", report.Reason),
+            ("resource", report.ResourceId)) == 1;
     }
 
     public async Task<IReadOnlyList<OpenOrphan>> ListOpenAsync(CancellationToken cancellationToken)
     {
         await using var command = Sql.Command(db,
-            "select id, kind, customer_id, source, reason, found_at, attempts, last_error from orphans where removed_at is null order by id");
+            "select id, kind, customer_id, source, reason, found_at, attempts, last_error, resource_id from orphans where removed_at is null order by id");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var list = new List<OpenOrphan>();
         while (await reader.ReadAsync(cancellationToken))
         {
             list.Add(new OpenOrphan(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                reader.GetFieldValue<DateTimeOffset>(5), reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetString(7)));
+                reader.GetFieldValue<DateTimeOffset>(5), reader.GetInt32(6), reader.IsDBNull(7) ? null : reader.GetString(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
         }
 
         return list;

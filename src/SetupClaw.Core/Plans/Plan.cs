@@ -34,4 +34,7 @@ public sealed record Plan(
         ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], [.. ProSkills, "team-handoff"], 2, 2048, 50_000_000);
 
     public static IReadOnlyList<Plan> All { get; } = [StarterPlan, ProPlan, TeamPlan];
+
+    /// <summary>Whether an instance sized for this plan is sized for <paramref name="other"/> too (compute and memory).</summary>
+    public bool SameSize(Plan other) => other is not null && Vcpus.Equals(other.Vcpus) && MemoryMb == other.MemoryMb;
 }

@@ -23,25 +23,35 @@ public sealed class CreateServiceActivity(ICustomerStore store, IComputeProvider
         }
 
         var plan = PlanCatalog.Get(customer.Plan);
-        var service = await compute.CreateServiceAsync(ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value.PublicBaseUrl), cancellationToken);
+        var service = await compute.CreateServiceAsync(ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value), cancellationToken);
         await Store.RecordServiceAsync(customerId, service.ServiceId, service.AccessUrl, cancellationToken);
         return service.ServiceId;
     }
 
     /// <summary>The service a customer's runtime needs on <paramref name="plan"/>: its variables and the plan's size.</summary>
-    /// <param name="publicBaseUrl">The control plane's address: the runtime's model calls go to its gateway there.</param>
-    public static ServiceRequest ServiceRequestFor(Customer customer, Plan plan, SecretBox secretBox, LlmOptions llm, Uri publicBaseUrl)
+    /// <param name="app">The control plane's address (the runtime's model calls go to its gateway there) and installation id.</param>
+    /// <remarks>The customer's recorded service is the one updated: a claimed pool member's name is not derived from the customer.</remarks>
+    public static ServiceRequest ServiceRequestFor(Customer customer, Plan plan, SecretBox secretBox, LlmOptions llm, Billing.AppOptions app)
     {
         ArgumentNullException.ThrowIfNull(customer);
         ArgumentNullException.ThrowIfNull(secretBox);
+        ArgumentNullException.ThrowIfNull(app);
+        return new ServiceRequest(customer.Id, plan, VariablesFor(secretBox.Open(customer.DatabaseUrlEncrypted!, customer.Id, SealedColumns.DatabaseUrl), llm, app),
+            customer.RailwayServiceId, app.InstallationId);
+    }
+
+    /// <summary>A runtime's variables: its database and the control plane's model gateway.</summary>
+    public static Dictionary<string, string> VariablesFor(string databaseUrl, LlmOptions llm, Billing.AppOptions app)
+    {
         ArgumentNullException.ThrowIfNull(llm);
-        var variables = RuntimeVariables(secretBox.Open(customer.DatabaseUrlEncrypted!, customer.Id, SealedColumns.DatabaseUrl));
-        foreach (var (key, value) in llm.GatewayVariables(new Uri(publicBaseUrl, "/" + Http.SiteRoutes.ModelGatewayBase)))
+        ArgumentNullException.ThrowIfNull(app);
+        var variables = RuntimeVariables(databaseUrl);
+        foreach (var (key, value) in llm.GatewayVariables(new Uri(app.PublicBaseUrl, "/" + Http.SiteRoutes.ModelGatewayBase)))
         {
             variables[key] = value;
         }
 
-        return new ServiceRequest(customer.Id, plan, variables);
+        return variables;
     }
 
     /// <summary>

@@ -30,6 +30,22 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
         {
             await RunStepAsync<string>(context, progress, Steps.ReserveCredentials, nameof(ReserveCredentialsActivity), customerId, cancelled);
 
+            // Warm: a ready pool member. Its undo is pushed first, as for any step: a claim that fails half-way is
+            // destroyed by the recorded ids, never handed back half-given.
+            undo.Push((nameof(DeleteDatabaseActivity), OrphanKinds.Database));
+            undo.Push((nameof(DeleteServiceActivity), OrphanKinds.Service));
+            ThrowIfCancelled(cancelled);
+            progress.Step = Steps.ClaimInstance;
+            var claim = await context.CallActivityAsync<Pool.ClaimedInstance?>(nameof(Pool.ClaimInstanceActivity), customerId, Retries.Step);
+            if (claim is not null)
+            {
+                progress.Completed.Add(Steps.ClaimInstance);
+                ThrowIfCancelled(cancelled);
+                return await WarmAsync(context, progress, customerId, claim, cancelled);
+            }
+
+            // Cold: nothing was claimed, so nothing is to be undone yet.
+            undo.Clear();
             undo.Push((nameof(DeleteDatabaseActivity), OrphanKinds.Database));
             await RunStepAsync<string>(context, progress, Steps.CreateDatabase, nameof(CreateDatabaseActivity), customerId, cancelled);
             await RunStepAsync<bool>(context, progress, Steps.SeedWorkspace, nameof(SeedWorkspaceActivity), customerId, cancelled);
@@ -81,6 +97,40 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
             context.SetCustomStatus(progress with { Step = wasCancelled ? "cancelled" : "failed", Error = reason });
             return new ProvisioningResult(customerId, false, null, reason, wasCancelled);
         }
+    }
+
+    /// <summary>
+    /// The rest of a warm provisioning: the customer's workspace and identity go into the member's database, the
+    /// running runtime must then name the customer's workspace, and the customer is active. When the member was warmed
+    /// for a smaller plan, it is resized after (a failure there leaves the customer active on the smaller size).
+    /// </summary>
+    private static async Task<ProvisioningResult> WarmAsync(
+        TaskOrchestrationContext context, ProvisioningProgress progress, string customerId, Pool.ClaimedInstance claim, Task<string> cancelled)
+    {
+        var logger = context.CreateReplaySafeLogger<ProvisionCustomerOrchestrator>();
+        await RunStepAsync<bool>(context, progress, Steps.SeedWorkspace, nameof(SeedWorkspaceActivity), customerId, cancelled);
+        await RunStepAsync<bool>(context, progress, Steps.HealthCheck, nameof(HealthCheckActivity), customerId, cancelled);
+        var seconds = await RunStepAsync<double>(context, progress, Steps.Activate, nameof(ActivateCustomerActivity), customerId, cancelled);
+        context.SetCustomStatus(progress with { Step = "active" });
+        if (!Plans.PlanCatalog.Get(claim.MemberPlan).SameSize(Plans.PlanCatalog.Get(claim.CustomerPlan)))
+        {
+            try
+            {
+                if (await context.CallActivityAsync<bool>(nameof(Pool.ResizeInstanceActivity), customerId, Retries.Step))
+                {
+                    var deployment = await context.CallActivityAsync<DeploymentRef>(nameof(DeployServiceActivity), customerId, Retries.Step);
+                    await DeploymentWait.UntilFinishedAsync(context, deployment, cancelled: null);
+                    await context.CallActivityAsync<bool>(nameof(HealthCheckActivity), customerId, Retries.Step);
+                }
+            }
+            catch (Exception e) when (e is TaskFailedException or ProvisioningStepException)
+            {
+                logger.LogWarning("{CustomerId} is active; resizing its instance from {From} to {To} failed and is left for a plan change: {Reason}",
+                    customerId, claim.MemberPlan, claim.CustomerPlan, Reason(e));
+            }
+        }
+
+        return new ProvisioningResult(customerId, true, seconds, null);
     }
 
     /// <summary>The failure's kind for the metrics (never its message): what the operator's alert groups by.</summary>

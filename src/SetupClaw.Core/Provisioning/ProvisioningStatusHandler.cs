@@ -48,16 +48,17 @@ public sealed class ProvisioningStatusHandler(
             provisioning.Value.Paused && customer.Status == CustomerStatus.Pending ? ProvisioningOptions.PausedNotice : null));
     }
 
-    /// <summary>Every saga step, in order, with the latest attempt's state; undo steps follow when there were any.</summary>
+    /// <summary>Every saga step (the warm path's when a pool member was claimed), in order, with the latest attempt's state; undo steps follow when there were any.</summary>
     private static List<StepView> Merge(IReadOnlyList<StepRecord> history, string status)
     {
         var latest = history.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Last());
-        var steps = Steps.Provisioning
+        var plan = latest.ContainsKey(Steps.ClaimInstance) ? Steps.Warm : Steps.Provisioning;
+        var steps = plan
             .Select(name => latest.TryGetValue(name, out var s)
                 ? new StepView(name, s.Status, s.StartedAt, s.CompletedAt)
                 : new StepView(name, status == CustomerStatus.Failed ? "skipped" : "pending", null, null))
             .ToList();
-        steps.AddRange(latest.Values.Where(s => !Steps.Provisioning.Contains(s.Name)).Select(s => new StepView(s.Name, s.Status, s.StartedAt, s.CompletedAt)));
+        steps.AddRange(latest.Values.Where(s => !plan.Contains(s.Name)).Select(s => new StepView(s.Name, s.Status, s.StartedAt, s.CompletedAt)));
         return steps;
     }
 

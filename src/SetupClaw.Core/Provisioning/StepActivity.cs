@@ -59,6 +59,8 @@ public abstract class StepActivity<TOutput>(ICustomerStore store, Telemetry.Setu
 public static class Steps
 {
     public const string ReserveCredentials = "reserve_credentials";
+    public const string ClaimInstance = "claim_instance";
+    public const string Resize = "resize";
     public const string CreateDatabase = "create_database";
     public const string SeedWorkspace = "seed_workspace";
     public const string CreateService = "create_service";
@@ -72,4 +74,7 @@ public static class Steps
 
     public static readonly IReadOnlyList<string> Provisioning =
         [ReserveCredentials, CreateDatabase, SeedWorkspace, CreateService, Deploy, HealthCheck, Activate];
+
+    /// <summary>A provisioning that claimed a warm pool member: its database, service and deployment were ready.</summary>
+    public static readonly IReadOnlyList<string> Warm = [ReserveCredentials, ClaimInstance, SeedWorkspace, HealthCheck, Activate];
 }

@@ -189,27 +189,49 @@ public sealed class SimulatedStack : IAsyncDisposable
         public Task SeedAsync(string connectionString, Customer customer, string workspaceId, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    /// <summary>A service's <c>/health</c> as its runtime would answer: from the identity written into its database, while the service exists.</summary>
+    /// <summary>
+    /// A service's <c>/health</c> as its runtime would answer while the service exists: 200, with the identity written
+    /// into the database its <c>DATABASE_URL</c> names (none yet: a pool member that belongs to nobody).
+    /// </summary>
     private sealed class RailwayHealth(RailwaySimulator railway, FakeCustomerData data) : HttpMessageHandler
     {
+        /// <summary>Services whose runtime does not answer (a crashed pool member), by service name.</summary>
+        public static readonly ConcurrentDictionary<string, bool> Down = new();
+
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             var host = request.RequestUri!.Host;
             var name = host[..Math.Max(0, host.IndexOf("-production", StringComparison.Ordinal))];
-            var identity = railway.Service(name) is null ? null : data.IdentityOf(ResourceNames.CustomerOf(name) ?? "");
-            return Task.FromResult(identity is null
-                ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
-                : new HttpResponseMessage(HttpStatusCode.OK)
+            if (railway.Service(name)?["variables"]?["DATABASE_URL"]?.GetValue<string>() is not { } databaseUrl || Down.ContainsKey(name))
+            {
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable));
+            }
+
+            var identity = data.IdentityIn(databaseUrl);
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = new StringContent(JsonSerializer.Serialize(new
                 {
-                    Content = new StringContent(JsonSerializer.Serialize(new
-                    {
-                        status = "healthy",
-                        workspaceId = identity.WorkspaceId,
-                        database = "connected",
-                        modelProvider = "none",
-                        plan = identity.PlanName,
-                    }), Encoding.UTF8, "application/json"),
-                });
+                    status = "healthy",
+                    workspaceId = identity?.WorkspaceId,
+                    database = "connected",
+                    modelProvider = "none",
+                    plan = identity?.PlanName,
+                }), Encoding.UTF8, "application/json"),
+            });
+        }
+    }
+
+    /// <summary>Makes the runtime of a service answer 503 from now on (or again 200), as a crashed one would.</summary>
+    public static void SetDown(string serviceName, bool down)
+    {
+        if (down)
+        {
+            RailwayHealth.Down[serviceName] = true;
+        }
+        else
+        {
+            RailwayHealth.Down.TryRemove(serviceName, out _);
         }
     }
 }
@@ -222,12 +244,23 @@ public sealed class FakeCustomerData : ICustomerData
 
     public bool IsSuspended(string customerId) => suspended.GetValueOrDefault(customerId);
 
-    /// <summary>The identity last written into the customer's database, or null.</summary>
-    public AssistantIdentity? IdentityOf(string customerId) => identities.GetValueOrDefault(customerId);
+    /// <summary>The identity last written for the customer (into whichever database is its), or null.</summary>
+    public AssistantIdentity? IdentityOf(string customerId) => identities.Values.LastOrDefault(i => i.CustomerId == customerId);
+
+    /// <summary>The identity written into the database this connection string opens (keyed by its role), or null.</summary>
+    public AssistantIdentity? IdentityIn(string connectionString) => identities.GetValueOrDefault(RoleOf(connectionString));
 
     public Task WriteIdentityAsync(string connectionString, AssistantIdentity identity, CancellationToken cancellationToken)
     {
-        identities[identity.CustomerId] = identity;
+        foreach (var (role, written) in identities)
+        {
+            if (written.CustomerId == identity.CustomerId && role != RoleOf(connectionString))
+            {
+                identities.TryRemove(role, out _); // the customer's earlier database (a destroyed claim): not its now
+            }
+        }
+
+        identities[RoleOf(connectionString)] = identity;
         return Task.CompletedTask;
     }
 
@@ -242,8 +275,11 @@ public sealed class FakeCustomerData : ICustomerData
     public Task<CustomerExport> ExportAsync(string connectionString, CancellationToken cancellationToken) =>
         Task.FromResult(new CustomerExport([0x1f, 0x8b], """{"memories":1}"""));
 
-    private static string CustomerOf(string connectionString) =>
-        ResourceNames.CustomerOf(new NpgsqlConnectionStringBuilder(connectionString).Username!)!;
+    /// <summary>Whose database a connection opens: the customer its identity names (a claimed pool member's role is the member's), else its role's.</summary>
+    private string CustomerOf(string connectionString) =>
+        IdentityIn(connectionString)?.CustomerId ?? ResourceNames.OwnerOf(RoleOf(connectionString)) ?? RoleOf(connectionString);
+
+    private static string RoleOf(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString).Username ?? connectionString;
 }
 
 /// <summary>

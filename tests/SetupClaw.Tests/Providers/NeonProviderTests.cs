@@ -143,8 +143,8 @@ public sealed class NeonProviderTests : IAsyncLifetime
         var customer = CustomerIds.New();
         await Provider.CreateAsync(new DatabaseRequest(customer, "starter"), CancellationToken.None);
 
-        await Provider.DeleteAsync(customer, CancellationToken.None);
-        await Provider.DeleteAsync(customer, CancellationToken.None);
+        await Provider.DeleteAsync(new ResourceRef(customer, null), CancellationToken.None);
+        await Provider.DeleteAsync(new ResourceRef(customer, null), CancellationToken.None);
 
         Assert.Empty(neon.BranchNames);
     }

@@ -159,8 +159,8 @@ public sealed class RailwayProviderTests : IAsyncLifetime
         var customer = CustomerIds.New();
         await Provider.CreateServiceAsync(Request(customer), CancellationToken.None);
 
-        await Provider.DeleteServiceAsync(customer, CancellationToken.None);
-        await Provider.DeleteServiceAsync(customer, CancellationToken.None);
+        await Provider.DeleteServiceAsync(new ResourceRef(customer, null), CancellationToken.None);
+        await Provider.DeleteServiceAsync(new ResourceRef(customer, null), CancellationToken.None);
 
         Assert.Empty(railway.ServiceNames);
     }

@@ -37,7 +37,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
         store = new PostgresCustomerStore(database.DataSource);
         databases.Setup(d => d.CreateAsync(It.IsAny<DatabaseRequest>(), It.IsAny<CancellationToken>()))
             .Callback(() => calls.Enqueue("create_database")).ReturnsAsync(new DatabaseResource("db_1", "Host=unused"));
-        databases.Setup(d => d.DeleteAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+        databases.Setup(d => d.DeleteAsync(It.IsAny<ResourceRef>(), It.IsAny<CancellationToken>()))
             .Callback(() => calls.Enqueue("delete_database")).Returns(Task.CompletedTask);
         seeder.Setup(s => s.SeedAsync(It.IsAny<string>(), It.IsAny<Customer>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .Callback<string, Customer, string, CancellationToken>((_, _, workspace, _) => { calls.Enqueue("seed_workspace"); workspaceOnHealth = workspace; })
@@ -49,7 +49,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
         compute.SetupSequence(c => c.GetDeploymentAsync("svc_1", "dep_1", It.IsAny<CancellationToken>()))
             .ReturnsAsync(new DeploymentState(DeploymentPhase.InProgress))
             .ReturnsAsync(new DeploymentState(DeploymentPhase.Succeeded));
-        compute.Setup(c => c.DeleteServiceAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+        compute.Setup(c => c.DeleteServiceAsync(It.IsAny<ResourceRef>(), It.IsAny<CancellationToken>()))
             .Callback(() => calls.Enqueue("delete_service")).Returns(Task.CompletedTask);
 
         var httpClients = new Mock<IHttpClientFactory>();
@@ -71,6 +71,9 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
             services.AddSingleton(new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })));
             services.AddSingleton(Options.Create(new ProvisioningOptions { HealthCheckTimeout = TimeSpan.FromSeconds(1) }));
             services.AddLogging();
+            // No pool: every saga here is cold (the warm path is tested against the simulators).
+            services.AddSingleton(database.DataSource);
+            services.AddPool(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
         });
     }
 

@@ -65,6 +65,8 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
             services.AddHttpClient(HealthCheckActivity.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => new HealthStub(this));
             SetupClawServices.AddProviders(services, configuration, "Host=unused");
             services.AddSingleton(retries);
+            services.AddSingleton(database.DataSource);
+            services.AddPool(configuration); // no Pool:Size: every saga here is cold
         });
     }
 
@@ -93,8 +95,10 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         Assert.StartsWith($"https://{ResourceNames.Service(customerId)}-production-", customer.AccessUrl, StringComparison.Ordinal);
         var variables = railway.Service(ResourceNames.Service(customerId))!["variables"]!;
         Assert.Contains("-pooler.", variables["DATABASE_URL"]!.GetValue<string>(), StringComparison.Ordinal);
-        // Deployed with its database only (no model is configured here); who it is, it reads from that database.
-        Assert.Equal(["DATABASE_URL"], variables.AsObject().Select(v => v.Key));
+        // Deployed with its database only (no model is configured here) and the installation's tag (not a secret: the
+        // sweep tells this installation's services from another's by it); who it is, it reads from that database.
+        Assert.Equal(["DATABASE_URL", InstallationTag.Variable], variables.AsObject().Select(v => v.Key));
+        Assert.Equal(new SetupClaw.Billing.AppOptions().InstallationId, variables[InstallationTag.Variable]!.GetValue<string>());
         var identity = identities.IdentityOf(customerId)!;
         Assert.Equal((customer.WorkspaceId, customer.ApiKeyHash, Plan.Pro), (identity.WorkspaceId, identity.ApiKeyHash, identity.PlanName));
         Assert.Equal(PlanCatalog.Get(Plan.Pro).MonthlyTokens, identity.MonthlyTokens);

@@ -56,11 +56,18 @@ public sealed class NeonSimulator : SimulatorHost
     }
 
     /// <summary>A branch (with its endpoint) that is simply there, as one left by a crashed run elsewhere would be.</summary>
-    public void AddBranch(string name)
+    /// <param name="annotation">The branch's annotation (an installation tag, say).</param>
+    public void AddBranch(string name, IReadOnlyDictionary<string, string>? annotation = null)
     {
         lock (gate)
         {
-            branches.Add(new SimBranch($"br-{Next()}", name, TemplateBranchId, $"ep-{Next()}"));
+            var branch = new SimBranch($"br-{Next()}", name, TemplateBranchId, $"ep-{Next()}");
+            foreach (var (key, value) in annotation ?? new Dictionary<string, string>())
+            {
+                branch.Annotation[key] = value;
+            }
+
+            branches.Add(branch);
         }
     }
 
@@ -196,7 +203,11 @@ public sealed class NeonSimulator : SimulatorHost
     private JsonObject ListBranches(string search) => new()
     {
         ["branches"] = new JsonArray([.. branches.Where(b => b.Name.Contains(search, StringComparison.Ordinal) || b.Id.Contains(search, StringComparison.Ordinal)).Select(View)]),
-        ["annotations"] = new JsonObject(),
+        ["annotations"] = new JsonObject([.. branches.Where(b => b.Annotation.Count > 0).Select(b => KeyValuePair.Create(b.Id, (JsonNode?)new JsonObject
+        {
+            ["object"] = new JsonObject { ["type"] = "console/branch", ["id"] = b.Id },
+            ["value"] = new JsonObject([.. b.Annotation.Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))]),
+        }))]),
         ["pagination"] = new JsonObject { ["sort_by"] = "updated_at", ["sort_order"] = "desc" },
     };
 
@@ -236,6 +247,11 @@ public sealed class NeonSimulator : SimulatorHost
         }
 
         branch.Databases.UnionWith(parent.Databases);
+        foreach (var (key, value) in body?["annotation_value"]?.AsObject() ?? [])
+        {
+            branch.Annotation[key] = value!.GetValue<string>();
+        }
+
         branches.Add(branch);
         var ops = new JsonArray(View(NewOperation("create_branch", branch.Id)));
         if (branch.EndpointId is not null)
@@ -488,5 +504,7 @@ public sealed class NeonSimulator : SimulatorHost
         public double MinCu { get; set; } = 0.25;
 
         public double MaxCu { get; set; } = 0.25;
+
+        public Dictionary<string, string> Annotation { get; } = [];
     }
 }

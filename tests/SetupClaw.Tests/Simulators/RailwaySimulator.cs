@@ -31,6 +31,9 @@ public sealed class RailwaySimulator : SimulatorHost
     /// <summary>How long a deployment takes from INITIALIZING to its end.</summary>
     public TimeSpan DeploymentDuration { get; set; } = TimeSpan.FromMilliseconds(80);
 
+    /// <summary>How long a deployment of this service takes instead (null: <see cref="DeploymentDuration"/>), by service name.</summary>
+    public Func<string, TimeSpan?>? DeploymentDurationOf { get; set; }
+
     /// <summary>Which services' deployments end FAILED (or CRASHED), by service name.</summary>
     public Func<string, string?>? DeploymentOutcome { get; set; }
 
@@ -65,11 +68,16 @@ public sealed class RailwaySimulator : SimulatorHost
     }
 
     /// <summary>A service that is simply there, as one left by a crashed run elsewhere would be.</summary>
-    public void AddService(string name)
+    public void AddService(string name, IReadOnlyDictionary<string, string>? variables = null)
     {
         lock (gate)
         {
             var service = new SimService(Guid.NewGuid().ToString(), name);
+            foreach (var (key, value) in variables ?? new Dictionary<string, string>())
+            {
+                service.Variables[key] = value;
+            }
+
             services[service.Id] = service;
         }
     }
@@ -232,6 +240,16 @@ public sealed class RailwaySimulator : SimulatorHost
                     return true;
                 }
 
+            case "variables":
+                {
+                    if (!TryService(Arg("serviceId"), out var service, out error) || !Environment(arguments["environmentId"], out error))
+                    {
+                        return null;
+                    }
+
+                    return new JsonObject([.. service!.Variables.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value))]);
+                }
+
             case "domains":
                 {
                     if (!TryService(Arg("serviceId"), out var service, out error))
@@ -271,7 +289,8 @@ public sealed class RailwaySimulator : SimulatorHost
                         return null;
                     }
 
-                    var deployment = new SimDeployment(Guid.NewGuid().ToString(), service.Id, DateTimeOffset.UtcNow, DeploymentOutcome?.Invoke(service.Name) ?? "SUCCESS");
+                    var deployment = new SimDeployment(Guid.NewGuid().ToString(), service.Id, DateTimeOffset.UtcNow, DeploymentOutcome?.Invoke(service.Name) ?? "SUCCESS",
+                        DeploymentDurationOf?.Invoke(service.Name) ?? DeploymentDuration);
                     deployments[deployment.Id] = deployment;
                     return deployment.Id;
                 }
@@ -318,7 +337,8 @@ public sealed class RailwaySimulator : SimulatorHost
     private string Status(SimDeployment deployment)
     {
         var age = DateTimeOffset.UtcNow - deployment.CreatedAt;
-        return age < DeploymentDuration / 4 ? "INITIALIZING" : age < DeploymentDuration / 2 ? "BUILDING" : age < DeploymentDuration ? "DEPLOYING" : deployment.Outcome;
+        var duration = deployment.Duration;
+        return age < duration / 4 ? "INITIALIZING" : age < duration / 2 ? "BUILDING" : age < duration ? "DEPLOYING" : deployment.Outcome;
     }
 
     private static IEnumerable<string> Logs(string kind, SimDeployment deployment) => kind == "buildLogs"
@@ -383,7 +403,7 @@ public sealed class RailwaySimulator : SimulatorHost
         await context.Response.WriteAsync(body.ToJsonString());
     }
 
-    private sealed record SimDeployment(string Id, string ServiceId, DateTimeOffset CreatedAt, string Outcome);
+    private sealed record SimDeployment(string Id, string ServiceId, DateTimeOffset CreatedAt, string Outcome, TimeSpan Duration);
 
     private sealed class SimService(string id, string name)
     {

@@ -17,6 +17,7 @@ namespace SetupClaw.Providers.Local;
 internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, RuntimeProcess> running = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> delayed = new(StringComparer.Ordinal);
     private readonly LocalProviderOptions options;
     private readonly ILogger<LocalComputeProvider> logger;
     private readonly string stateDirectory;
@@ -39,15 +40,51 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
                 $"The runtime is not built at {runtimePath}. Build it (dotnet build runtime/SetupClaw.Runtime) or set Providers:Local:RuntimePath.");
         }
 
-        var serviceId = ResourceNames.Service(request.CustomerId);
+        var serviceId = request.ServiceId is { } recorded ? Checked(recorded) : ResourceNames.Service(request.OwnerId);
         var existing = await ReadSpecAsync(serviceId, cancellationToken);
-        var spec = new ServiceSpec(serviceId, request.CustomerId, existing?.Port ?? LoopbackPorts.Free(), new Dictionary<string, string>(request.Variables));
+        var spec = new ServiceSpec(serviceId, existing?.CustomerId ?? request.OwnerId, existing?.Port ?? LoopbackPorts.Free(), new Dictionary<string, string>(request.Variables))
+        {
+            InstallationId = request.InstallationId ?? existing?.InstallationId,
+        };
         await WriteSpecAsync(spec, cancellationToken);
         return new ServiceResource(serviceId, AccessUrl(spec.Port));
     }
 
-    public Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken) =>
-        StartAsync(serviceId, "dep_" + Guid.NewGuid().ToString("N")[..12], cancellationToken);
+    /// <summary>
+    /// Starts a deployment: at once, or after <c>Providers:Local:DeployDelaySeconds</c> (a real provider's deploy time,
+    /// so the local stack shows what customers would wait); meanwhile the deployment is in progress.
+    /// </summary>
+    public async Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken)
+    {
+        var deploymentId = "dep_" + Guid.NewGuid().ToString("N")[..12];
+        if (options.DeployDelaySeconds <= 0)
+        {
+            return await StartAsync(serviceId, deploymentId, cancellationToken);
+        }
+
+        _ = await ReadSpecAsync(serviceId, cancellationToken) ?? throw new PermanentProvisioningException($"Service {serviceId} does not exist.");
+        delayed[serviceId] = deploymentId;
+        _ = Task.Run(async () =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(options.DeployDelaySeconds), CancellationToken.None);
+            if (delayed.TryGetValue(serviceId, out var current) && current == deploymentId)
+            {
+                try
+                {
+                    await StartAsync(serviceId, deploymentId, CancellationToken.None);
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException or PermanentProvisioningException or System.ComponentModel.Win32Exception)
+                {
+                    LogDelayedStartFailed(logger, serviceId, e);
+                }
+                finally
+                {
+                    delayed.TryRemove(KeyValuePair.Create(serviceId, deploymentId));
+                }
+            }
+        }, CancellationToken.None);
+        return deploymentId;
+    }
 
     /// <summary>
     /// Starts the service's last deployment again, under the same deployment id, after the host restarted (local
@@ -102,6 +139,11 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
     public async Task<DeploymentState> GetDeploymentAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
     {
+        if (delayed.TryGetValue(serviceId, out var pending) && pending == deploymentId)
+        {
+            return new DeploymentState(DeploymentPhase.InProgress);
+        }
+
         if (!running.TryGetValue(serviceId, out var runtime) || runtime.DeploymentId != deploymentId)
         {
             return new DeploymentState(DeploymentPhase.Failed, $"Deployment {deploymentId} of {serviceId} is no longer running (the host restarted or a newer deployment replaced it).");
@@ -118,9 +160,14 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
             : new DeploymentState(DeploymentPhase.InProgress);
     }
 
-    public async Task DeleteServiceAsync(string customerId, CancellationToken cancellationToken)
+    /// <summary>A local runtime has no size to set: the process takes what the machine has.</summary>
+    public Task<bool> ResizeAsync(ResourceRef service, Plans.Plan plan, CancellationToken cancellationToken) => Task.FromResult(false);
+
+    public async Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken)
     {
-        var serviceId = ResourceNames.Service(customerId);
+        ArgumentNullException.ThrowIfNull(service);
+        var serviceId = service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
+        delayed.TryRemove(serviceId, out _);
         await StopAsync(serviceId);
         File.Delete(SpecPath(serviceId));
         File.Delete(PidPath(serviceId));
@@ -128,14 +175,27 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         LogDeleted(logger, serviceId);
     }
 
-    public Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ProviderResource>> ListAsync(CancellationToken cancellationToken)
     {
-        IReadOnlyList<string> ids = [.. Directory.EnumerateFiles(stateDirectory, "claw-cus-*.json")
-            .Select(path => ResourceNames.CustomerOf(Path.GetFileNameWithoutExtension(path)))
-            .OfType<string>()
-            .Order(StringComparer.Ordinal)];
-        return Task.FromResult(ids);
+        var found = new List<ProviderResource>();
+        foreach (var path in Directory.EnumerateFiles(stateDirectory, "claw-*.json").Order(StringComparer.Ordinal))
+        {
+            var serviceId = Path.GetFileNameWithoutExtension(path);
+            if (ResourceNames.OwnerOf(serviceId) is { } owner)
+            {
+                var spec = await ReadSpecAsync(serviceId, cancellationToken);
+                found.Add(new ProviderResource(owner, serviceId, spec?.InstallationId));
+            }
+        }
+
+        return found;
     }
+
+    /// <summary>A recorded service id is a file name here: only the names SetupClaw gives are accepted.</summary>
+    private static string Checked(string serviceId) =>
+        serviceId.StartsWith("claw-", StringComparison.Ordinal) && ResourceNames.OwnerOf(serviceId) is not null
+            ? serviceId
+            : throw new PermanentProvisioningException($"'{serviceId}' is not a local service SetupClaw created.");
 
     /// <summary>Whether a spec exists for the service: the restore at start-up redeploys only those.</summary>
     public bool Exists(string serviceId) => File.Exists(SpecPath(serviceId));
@@ -259,5 +319,12 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     [LoggerMessage(Level = LogLevel.Information, Message = "Runtime {ServiceId} stopped and deleted")]
     private static partial void LogDeleted(ILogger logger, string serviceId);
 
-    private sealed record ServiceSpec(string ServiceId, string CustomerId, int Port, Dictionary<string, string> Variables);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The delayed deployment of {ServiceId} did not start")]
+    private static partial void LogDelayedStartFailed(ILogger logger, string serviceId, Exception exception);
+
+    /// <param name="CustomerId">The owner: a customer, or a pool member (the name is kept so older specs still read).</param>
+    private sealed record ServiceSpec(string ServiceId, string CustomerId, int Port, Dictionary<string, string> Variables)
+    {
+        public string? InstallationId { get; init; }
+    }
 }

@@ -11,7 +11,7 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
     {
         // Names are derived from a validated customer id ([a-z0-9_]), and the verifier is base64 and '$:': both safe
         // inside DDL, which PostgreSQL does not let us parameterise. The password itself never reaches the server.
-        var name = ResourceNames.Database(request.CustomerId);
+        var name = ResourceNames.Database(request.OwnerId);
         var password = Secrets.NewPassword();
         var verifier = Secrets.ScramSha256Verifier(password);
         await using var connection = await admin.DataSource.OpenConnectionAsync(cancellationToken);
@@ -41,6 +41,11 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
             await ExecuteAsync(connection, $"revoke connect, temporary on database \"{shared.Replace("\"", "\"\"", StringComparison.Ordinal)}\" from public", cancellationToken);
         }
 
+        if (request.InstallationId is { } installation)
+        {
+            await ExecuteAsync(connection, $"comment on database \"{name}\" is '{InstallationTag.Prefix}{InstallationTag.Checked(installation)}'", cancellationToken);
+        }
+
         LogCreated(logger, name, roleExists);
 
         var builder = new NpgsqlConnectionStringBuilder(admin.ConnectionString)
@@ -52,9 +57,10 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
         return new DatabaseResource(name, builder.ConnectionString);
     }
 
-    public async Task DeleteAsync(string customerId, CancellationToken cancellationToken)
+    public async Task DeleteAsync(ResourceRef resource, CancellationToken cancellationToken)
     {
-        var name = ResourceNames.Database(customerId);
+        ArgumentNullException.ThrowIfNull(resource);
+        var name = NameOf(resource);
         await using var connection = await admin.DataSource.OpenConnectionAsync(cancellationToken);
         await ExecuteAsync(connection, $"drop database if exists \"{name}\" with (force)", cancellationToken);
         await ExecuteAsync(connection, $"drop role if exists \"{name}\"", cancellationToken);
@@ -62,23 +68,31 @@ internal sealed partial class LocalDatabaseProvider(LocalAdminConnection admin, 
     }
 
     /// <summary>A local database has no compute of its own to size.</summary>
-    public Task ResizeAsync(string customerId, string planName, CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task ResizeAsync(ResourceRef resource, string planName, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ProviderResource>> ListAsync(CancellationToken cancellationToken)
     {
-        await using var command = admin.DataSource.CreateCommand(@"select datname from pg_database where datname like 'claw\_cus\_%' order by 1");
+        await using var command = admin.DataSource.CreateCommand(
+            @"select datname, shobj_description(oid, 'pg_database') from pg_database where datname like 'claw\_%' order by 1");
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var ids = new List<string>();
+        var found = new List<ProviderResource>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            if (ResourceNames.CustomerOf(reader.GetString(0)) is { } id)
+            var name = reader.GetString(0);
+            if (ResourceNames.OwnerOf(name) is { } owner)
             {
-                ids.Add(id);
+                found.Add(new ProviderResource(owner, name, InstallationTag.Read(reader.IsDBNull(1) ? null : reader.GetString(1))));
             }
         }
 
-        return ids;
+        return found;
     }
+
+    /// <summary>The database's name: the recorded one (checked to be a name SetupClaw gives, as it is spliced into DDL) or the owner's derived one.</summary>
+    private static string NameOf(ResourceRef resource) => resource.ResourceId is { } recorded
+        ? ResourceNames.OwnerOf(recorded) is not null && recorded.StartsWith("claw_", StringComparison.Ordinal) ? recorded
+            : throw new PermanentProvisioningException($"'{recorded}' is not a local database SetupClaw created.")
+        : ResourceNames.Database(resource.OwnerId);
 
     private static async Task<bool> ScalarAsync(NpgsqlConnection connection, string sql, string name, CancellationToken cancellationToken)
     {

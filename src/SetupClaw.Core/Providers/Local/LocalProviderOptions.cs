@@ -14,4 +14,10 @@ public sealed class LocalProviderOptions
     public string? StateDirectory { get; set; }
 
     public string DotnetPath { get; set; } = "dotnet";
+
+    /// <summary>
+    /// How long a deployment takes before the runtime starts (0: at once). Set it to a real provider's deploy time
+    /// (Railway: 30 s to 2 min) to see locally what customers would wait; a warm-pool claim never deploys.
+    /// </summary>
+    public double DeployDelaySeconds { get; set; }
 }

@@ -13,7 +13,7 @@ public interface INeonApi
     Task<ProjectResponse> GetProjectAsync(string projectId, CancellationToken cancellationToken);
 
     [Get("/projects/{projectId}/branches")]
-    Task<BranchesResponse> ListBranchesAsync(string projectId, [AliasAs("search")] string search, CancellationToken cancellationToken);
+    Task<BranchesResponse> ListBranchesAsync(string projectId, [AliasAs("search")] string? search, CancellationToken cancellationToken);
 
     [Post("/projects/{projectId}/branches")]
     Task<CreatedBranch> CreateBranchAsync(string projectId, [Body] BranchCreateRequest request, CancellationToken cancellationToken);
@@ -96,7 +96,10 @@ public sealed record Operation(string Id, string Action, string Status, string? 
 
 public sealed record CreatedBranch(Branch Branch, IReadOnlyList<Operation>? Operations);
 
-public sealed record BranchesResponse(IReadOnlyList<Branch> Branches);
+public sealed record BranchesResponse(IReadOnlyList<Branch> Branches, IReadOnlyDictionary<string, Annotation>? Annotations = null);
+
+/// <summary>A branch's annotation as the branch list returns it (keyed by branch id): its key-value pairs.</summary>
+public sealed record Annotation(IReadOnlyDictionary<string, string>? Value);
 
 public sealed record Role(string Name, string? Password);
 

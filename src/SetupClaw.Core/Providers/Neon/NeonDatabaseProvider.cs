@@ -24,8 +24,8 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
 
     public async Task<DatabaseResource> CreateAsync(DatabaseRequest request, CancellationToken cancellationToken)
     {
-        var name = ResourceNames.Branch(request.CustomerId);
-        var role = ResourceNames.Database(request.CustomerId);
+        var name = ResourceNames.Branch(request.OwnerId);
+        var role = ResourceNames.Database(request.OwnerId);
         Branch? branch;
         string password;
         await gate.WaitAsync(cancellationToken);
@@ -53,18 +53,19 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         return new DatabaseResource(branch.Id, ToConnectionString(uri.Uri, role, password));
     }
 
-    public async Task DeleteAsync(string customerId, CancellationToken cancellationToken)
+    public async Task DeleteAsync(ResourceRef resource, CancellationToken cancellationToken)
     {
-        var branch = await FindAsync(ResourceNames.Branch(customerId), cancellationToken);
-        if (branch is null)
+        ArgumentNullException.ThrowIfNull(resource);
+        var branchId = resource.ResourceId ?? (await FindAsync(ResourceNames.Branch(resource.OwnerId), cancellationToken))?.Id;
+        if (branchId is null)
         {
             return;
         }
 
-        using var response = await DeleteBranchAsync(branch.Id, cancellationToken);
+        using var response = await DeleteBranchAsync(branchId, cancellationToken);
         if (response.IsSuccessStatusCode || response.StatusCode == HttpStatusCode.NotFound)
         {
-            LogDeleted(logger, branch.Name, branch.Id);
+            LogDeleted(logger, resource.OwnerId, branchId);
             return;
         }
 
@@ -85,14 +86,15 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
     }
 
     /// <summary>The read-write endpoint's autoscaling range follows the plan: 0.25 CU up to the plan's vCPUs.</summary>
-    public async Task ResizeAsync(string customerId, string planName, CancellationToken cancellationToken)
+    public async Task ResizeAsync(ResourceRef resource, string planName, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(resource);
         var plan = PlanCatalog.Get(planName);
-        var branch = await FindAsync(ResourceNames.Branch(customerId), cancellationToken)
-            ?? throw new PermanentProvisioningException($"Neon has no branch {ResourceNames.Branch(customerId)} to resize.");
-        var endpoints = await CallAsync(() => api.ListBranchEndpointsAsync(Project, branch.Id, cancellationToken), "list the branch's endpoints");
+        var branchId = resource.ResourceId ?? (await FindAsync(ResourceNames.Branch(resource.OwnerId), cancellationToken))?.Id
+            ?? throw new PermanentProvisioningException($"Neon has no branch {ResourceNames.Branch(resource.OwnerId)} to resize.");
+        var endpoints = await CallAsync(() => api.ListBranchEndpointsAsync(Project, branchId, cancellationToken), "list the branch's endpoints");
         var endpoint = endpoints.Endpoints.FirstOrDefault(e => e.Type == "read_write")
-            ?? throw new PermanentProvisioningException($"Neon branch {branch.Name} has no read-write endpoint to resize.");
+            ?? throw new PermanentProvisioningException($"Neon branch {branchId} has no read-write endpoint to resize.");
         if (endpoint.AutoscalingLimitMinCu == MinCu && endpoint.AutoscalingLimitMaxCu == MaxCu(plan))
         {
             return;
@@ -110,13 +112,17 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
             gate.Release();
         }
 
-        LogResized(logger, branch.Name, endpoint.Id, MaxCu(plan));
+        LogResized(logger, branchId, endpoint.Id, MaxCu(plan));
     }
 
-    public async Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ProviderResource>> ListAsync(CancellationToken cancellationToken)
     {
-        var found = await CallAsync(() => api.ListBranchesAsync(Project, "cus-", cancellationToken), "list branches");
-        return [.. found.Branches.Select(b => ResourceNames.CustomerOf(b.Name)).OfType<string>()];
+        var found = await CallAsync(() => api.ListBranchesAsync(Project, null, cancellationToken), "list branches");
+        return [.. found.Branches
+            .Select(b => (Branch: b, Owner: ResourceNames.OwnerOf(b.Name)))
+            .Where(b => b.Owner is not null)
+            .Select(b => new ProviderResource(b.Owner!, b.Branch.Id,
+                found.Annotations?.GetValueOrDefault(b.Branch.Id)?.Value?.GetValueOrDefault(InstallationTag.Key)))];
     }
 
     private const double MinCu = 0.25;
@@ -136,7 +142,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         var body = new BranchCreateRequest(
             new BranchCreateRequest.BranchSpec(name, settings.ParentBranchId),
             [new BranchCreateRequest.EndpointSpec("read_write", MinCu, MaxCu(plan))],
-            new Dictionary<string, string> { ["setupclaw-customer"] = request.CustomerId });
+            Annotations(request));
         try
         {
             var created = await api.CreateBranchAsync(Project, body, cancellationToken);
@@ -154,6 +160,18 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         {
             throw Translate(e.StatusCode, e.Content, "create the branch");
         }
+    }
+
+    /// <summary>Who the branch is for, and (when configured) which installation made it: the sweep reads the latter.</summary>
+    private static Dictionary<string, string> Annotations(DatabaseRequest request)
+    {
+        var annotations = new Dictionary<string, string> { [CustomerIds.IsValid(request.OwnerId) ? "setupclaw-customer" : "setupclaw-pool-member"] = request.OwnerId };
+        if (request.InstallationId is { } installation)
+        {
+            annotations[InstallationTag.Key] = InstallationTag.Checked(installation);
+        }
+
+        return annotations;
     }
 
     /// <summary>The customer's own role; an existing one (a re-run) gets a fresh password, as the local provider does.</summary>
@@ -284,9 +302,9 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
     [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name} ({BranchId}) already existed: adopted")]
     private static partial void LogAdopted(ILogger logger, string name, string branchId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name}: endpoint {EndpointId} now scales up to {MaxCu} CU")]
-    private static partial void LogResized(ILogger logger, string name, string endpointId, double maxCu);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {BranchId}: endpoint {EndpointId} now scales up to {MaxCu} CU")]
+    private static partial void LogResized(ILogger logger, string branchId, string endpointId, double maxCu);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {Name} ({BranchId}) deleted")]
-    private static partial void LogDeleted(ILogger logger, string name, string branchId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Neon branch {BranchId} of {OwnerId} deleted")]
+    private static partial void LogDeleted(ILogger logger, string ownerId, string branchId);
 }

@@ -21,8 +21,14 @@ internal sealed partial class RailwayComputeProvider(
     public async Task<ServiceResource> CreateServiceAsync(ServiceRequest request, CancellationToken cancellationToken)
     {
         var environment = await EnvironmentAsync(cancellationToken);
-        var name = ResourceNames.Service(request.CustomerId);
-        var serviceId = await FindAsync(name, cancellationToken);
+        var name = ResourceNames.Service(request.OwnerId);
+        var serviceId = request.ServiceId ?? await FindAsync(name, cancellationToken);
+        var variables = new Dictionary<string, string>(request.Variables, StringComparer.Ordinal);
+        if (request.InstallationId is { } installation)
+        {
+            variables[InstallationTag.Variable] = InstallationTag.Checked(installation);
+        }
+
         if (serviceId is null)
         {
             var input = new JsonObject { ["projectId"] = Project, ["environmentId"] = environment, ["name"] = name };
@@ -31,7 +37,7 @@ internal sealed partial class RailwayComputeProvider(
                 // A repo service may build at once: it gets its branch and variables with it.
                 input["source"] = new JsonObject { ["repo"] = repo };
                 input["branch"] = settings.Branch;
-                input["variables"] = Variables(request.Variables);
+                input["variables"] = Variables(variables);
             }
 
             serviceId = await CreateOrAdoptAsync(
@@ -51,7 +57,7 @@ internal sealed partial class RailwayComputeProvider(
                 ["projectId"] = Project,
                 ["environmentId"] = environment,
                 ["serviceId"] = serviceId,
-                ["variables"] = Variables(request.Variables),
+                ["variables"] = Variables(variables),
                 ["replace"] = true,
                 ["skipDeploys"] = true,
             },
@@ -107,16 +113,38 @@ internal sealed partial class RailwayComputeProvider(
         };
     }
 
-    public async Task DeleteServiceAsync(string customerId, CancellationToken cancellationToken)
+    /// <summary>The new limits take effect with the next deployment; Railway keeps the current one serving until it is healthy.</summary>
+    public async Task<bool> ResizeAsync(ResourceRef service, Plans.Plan plan, CancellationToken cancellationToken)
     {
-        var name = ResourceNames.Service(customerId);
-        if (await FindAsync(name, cancellationToken) is not { } serviceId)
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(plan);
+        var serviceId = service.ResourceId ?? await FindAsync(ResourceNames.Service(service.OwnerId), cancellationToken)
+            ?? throw new PermanentProvisioningException($"Railway has no service {ResourceNames.Service(service.OwnerId)} to resize.");
+        await railway.ExecuteAsync("ServiceInstanceLimitsUpdate", new
+        {
+            input = new { environmentId = await EnvironmentAsync(cancellationToken), serviceId, vCPUs = plan.Vcpus, memoryGB = plan.MemoryMb / 1024.0 },
+        }, cancellationToken);
+        return true;
+    }
+
+    public async Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        if ((service.ResourceId ?? await FindAsync(ResourceNames.Service(service.OwnerId), cancellationToken)) is not { } serviceId)
         {
             return;
         }
 
-        await railway.ExecuteAsync("ServiceDelete", new { id = serviceId }, cancellationToken);
-        LogDeleted(logger, name, serviceId);
+        try
+        {
+            await railway.ExecuteAsync("ServiceDelete", new { id = serviceId }, cancellationToken);
+        }
+        catch (RailwayException e) when (e.Message.Contains("not found", StringComparison.OrdinalIgnoreCase))
+        {
+            // Deleted already (a retry whose first answer was lost).
+        }
+
+        LogDeleted(logger, service.OwnerId, serviceId);
     }
 
     /// <summary>
@@ -148,12 +176,34 @@ internal sealed partial class RailwayComputeProvider(
         return domains["domains"]!["serviceDomains"]!.AsArray().Select(d => d!["domain"]!.GetValue<string>()).FirstOrDefault();
     }
 
-    public async Task<IReadOnlyList<string>> ListCustomerIdsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The project's services SetupClaw named. Only pool members' installation tags are read (one call each): a
+    /// customer's service is told apart by the customer record, and pool members are few.
+    /// </summary>
+    public async Task<IReadOnlyList<ProviderResource>> ListAsync(CancellationToken cancellationToken)
     {
         var project = await railway.ExecuteAsync("Project", new { id = Project }, cancellationToken);
-        return [.. project["project"]!["services"]!["edges"]!.AsArray()
-            .Select(e => ResourceNames.CustomerOf(e!["node"]!["name"]!.GetValue<string>()))
-            .OfType<string>()];
+        var found = new List<ProviderResource>();
+        foreach (var node in project["project"]!["services"]!["edges"]!.AsArray().Select(e => e!["node"]!))
+        {
+            var (id, name) = (node["id"]!.GetValue<string>(), node["name"]!.GetValue<string>());
+            if (ResourceNames.OwnerOf(name) is not { } owner)
+            {
+                continue;
+            }
+
+            string? installation = null;
+            if (PoolMemberIds.IsValid(owner))
+            {
+                var variables = await railway.ExecuteAsync("Variables",
+                    new { projectId = Project, environmentId = await EnvironmentAsync(cancellationToken), serviceId = id }, cancellationToken);
+                installation = variables["variables"]?[InstallationTag.Variable]?.GetValue<string>();
+            }
+
+            found.Add(new ProviderResource(owner, id, installation));
+        }
+
+        return found;
     }
 
     /// <summary>The id of the project's service with this name, if there is one.</summary>
@@ -220,8 +270,8 @@ internal sealed partial class RailwayComputeProvider(
     [LoggerMessage(Level = LogLevel.Information, Message = "Railway service {Name} ({ServiceId}) already existed: adopted")]
     private static partial void LogAdopted(ILogger logger, string name, string serviceId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Railway service {Name} ({ServiceId}) deleted")]
-    private static partial void LogDeleted(ILogger logger, string name, string serviceId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Railway service {ServiceId} of {OwnerId} deleted")]
+    private static partial void LogDeleted(ILogger logger, string ownerId, string serviceId);
 }
 
 /// <summary>The environment id, resolved once per process (it never changes for a configured environment).</summary>

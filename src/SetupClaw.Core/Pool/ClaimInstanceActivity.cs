@@ -1,0 +1,67 @@
+using System.Text.Json;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Options;
+using SetupClaw.Customers;
+using SetupClaw.Provisioning;
+
+namespace SetupClaw.Pool;
+
+/// <summary>What a customer got from the pool: the member, the plan it was warmed on, and the customer's plan.</summary>
+public sealed record ClaimedInstance(string MemberId, string MemberPlan, string CustomerPlan);
+
+/// <summary>
+/// The warm path's first step: gives the customer a ready pool member (<see cref="PoolStore.ClaimAsync"/>: atomic, and a
+/// retry returns the same member), then wakes the reconciler to replace it. Null when there is no pool or no member
+/// is ready: the saga then provisions cold, and no step is recorded. A claim is recorded as step <c>claim_instance</c>.
+/// </summary>
+public sealed class ClaimInstanceActivity(ICustomerStore store, PoolStore pool, IOptionsMonitor<PoolOptions> options, PoolSignal signal, Telemetry.SetupClawMetrics metrics)
+    : TaskActivity<string, ClaimedInstance?>
+{
+    public override async Task<ClaimedInstance?> RunAsync(TaskActivityContext context, string customerId)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (await store.FinishedStepOutputAsync(context.InstanceId, Steps.ClaimInstance, CancellationToken.None) is { } recorded)
+        {
+            return JsonSerializer.Deserialize<ClaimedInstance>(recorded);
+        }
+
+        if (options.CurrentValue.Size <= 0)
+        {
+            return null;
+        }
+
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var customer = await store.GetRequiredAsync(customerId, CancellationToken.None);
+        var claim = await pool.ClaimAsync(customerId, CancellationToken.None);
+        if (claim is null)
+        {
+            return null;
+        }
+
+        var claimed = new ClaimedInstance(claim.MemberId, claim.Plan, customer.Plan);
+        var stepId = await store.StepStartedAsync(customerId, context.InstanceId, Steps.ClaimInstance, CancellationToken.None);
+        await store.StepFinishedAsync(stepId, "completed", null, CancellationToken.None, JsonSerializer.Serialize(claimed));
+        metrics.StepFinished(Steps.ClaimInstance, succeeded: true, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        signal.Nudge();
+        return claimed;
+    }
+}
+
+/// <summary>
+/// After a warm customer is active on a member warmed for a smaller plan: the database's compute and the service's
+/// size follow the customer's plan. True when the provider needs a deployment for it (Railway keeps the running one
+/// serving until the new one is healthy, so there is no gap).
+/// </summary>
+public sealed class ResizeInstanceActivity(ICustomerStore store, Providers.IDatabaseProvider databases, Providers.IComputeProvider compute, Telemetry.SetupClawMetrics metrics)
+    : StepActivity<bool>(store, metrics)
+{
+    protected override string Step => Steps.Resize;
+
+    protected override async Task<bool> ExecuteAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var customer = await GetCustomerAsync(customerId, cancellationToken);
+        var plan = Plans.PlanCatalog.Get(customer.Plan);
+        await databases.ResizeAsync(new Providers.ResourceRef(customerId, customer.DatabaseBranchId), plan.Name, cancellationToken);
+        return await compute.ResizeAsync(new Providers.ResourceRef(customerId, customer.RailwayServiceId), plan, cancellationToken);
+    }
+}
