@@ -66,7 +66,7 @@ param poolSize string = '0'
 
 @description('This installation\'s id, tagged on every Neon branch and Railway service it creates: its sweep leaves other installations\' alone.')
 @maxLength(40)
-param installationId string = 'setupclaw-${environmentName}'
+param installationId string = toLower('setupclaw-${environmentName}')
 
 @minValue(0)
 @description('HTTP instances kept warm: the model gateway and the webhook must not wait for a cold start.')
@@ -185,6 +185,9 @@ var appSettings = [
   { name: 'Providers__Railway__EnvironmentName', value: railwayEnvironmentName }
   { name: 'Providers__Railway__Image', value: runtimeImage }
   { name: 'Providers__Railway__HealthCheckPath', value: '/health' }
+  { name: 'Providers__Railway__DeploymentWatchSeconds', value: '15' }
+  // Railway Hobby's published 10 calls/s (Pro: 50); the hourly budget is read from Railway's X-RateLimit-* headers.
+  { name: 'Providers__Railway__MaxRequestsPerSecond', value: '10' }
   { name: 'Providers__Http__MaxRetries', value: '4' }
   { name: 'Providers__Http__RetryBaseDelay', value: '00:00:01' }
   { name: 'Providers__Http__MaxRetryDelay', value: '00:00:15' }

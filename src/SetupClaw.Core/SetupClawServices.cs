@@ -77,7 +77,9 @@ public static class SetupClawServices
     /// <summary>Plans and prices, sign-up, checkout (Stripe or offline) and the Stripe webhook.</summary>
     public static IServiceCollection AddBilling(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<AppOptions>().Bind(configuration.GetSection(AppOptions.Section)).ValidateOnStart();
+        services.AddOptions<AppOptions>().Bind(configuration.GetSection(AppOptions.Section))
+            .Validate(o => Providers.InstallationTag.IsValid(o.InstallationId), "App:InstallationId must be 1 to 40 characters from a-z, 0-9 and '-'.")
+            .ValidateOnStart();
         services.AddOptions<PlansOptions>().Bind(configuration.GetSection(PlansOptions.Section)).ValidateOnStart();
         services.AddOptions<StripeOptions>().Bind(configuration.GetSection(StripeOptions.Section))
             .Validate(o => !string.IsNullOrWhiteSpace(o.WebhookSecret), "Stripe:WebhookSecret is required (the endpoint's whsec_… secret; offline billing signs with it too).")
@@ -102,6 +104,7 @@ public static class SetupClawServices
         services.AddOptions<LlmOptions>().Bind(configuration.GetSection(LlmOptions.Section));
         services.AddSingleton<IWorkspaceSeeder, WorkspaceSeeder>();
         services.AddSingleton<ProvisioningStatusHandler>();
+        services.AddSingleton<DeploymentWatch>();
         services.AddHttpClient(HealthCheckActivity.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(5));
         services.AddSingleton<Gateway.ModelClients>();
         services.AddSingleton<Gateway.ModelUsageStore>();
@@ -167,6 +170,7 @@ public static class SetupClawServices
             .AddActivity<ReserveCredentialsActivity>()
             .AddActivity<Pool.ClaimInstanceActivity>()
             .AddActivity<Pool.ResizeInstanceActivity>()
+            .AddActivity<Pool.AbandonClaimActivity>()
             .AddActivity<CreateDatabaseActivity>()
             .AddActivity<SeedWorkspaceActivity>()
             .AddActivity<CreateServiceActivity>()
@@ -231,7 +235,10 @@ public static class SetupClawServices
             var railway = Require<RailwayOptions>(configuration, RailwayOptions.Section, o => o.Missing());
             services.AddSingleton(Options.Create(railway));
             services.AddSingleton(railway);
-            services.AddHttpClient<RailwayClient>().AddProviderResilience("railway", http);
+            // The pacer is inside the retries: each attempt waits its turn under Railway's published limits.
+            services.AddKeyedSingleton("railway", (sp, _) => new RateLimitPacer(railway.MaxRequestsPerSecond, sp.GetRequiredService<TimeProvider>()));
+            services.AddHttpClient<RailwayClient>().AddProviderResilience("railway", http)
+                .AddHttpMessageHandler(sp => new RateLimitPacingHandler(sp.GetRequiredKeyedService<RateLimitPacer>("railway")));
             services.AddSingleton<RailwayEnvironment>();
             services.AddTransient<RailwayComputeProvider>();
             services.AddTransient<IComputeProvider>(sp => sp.GetRequiredService<RailwayComputeProvider>());

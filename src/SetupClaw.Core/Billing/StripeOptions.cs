@@ -31,5 +31,8 @@ public sealed class AppOptions
     /// annotation, a Railway variable, a local database's comment), so its sweep can tell its own leftovers from
     /// another installation's in a shared Neon project, Railway project or PostgreSQL server. Set one per installation.
     /// </summary>
-    public string InstallationId { get; set; } = "setupclaw";
+    public string InstallationId { get; set; } = DefaultInstallationId;
+
+    /// <summary>The id when none is set: resources are still tagged, but its sweep never calls a pool leftover its own.</summary>
+    public const string DefaultInstallationId = "setupclaw";
 }

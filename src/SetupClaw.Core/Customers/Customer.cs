@@ -148,6 +148,9 @@ public interface ICustomerStore
     /// <summary>The recorded output of <paramref name="step"/> if <paramref name="operationId"/> already finished it, else null.</summary>
     Task<string?> FinishedStepOutputAsync(string operationId, string step, CancellationToken cancellationToken);
 
+    /// <summary>Marks an operation's completed <paramref name="steps"/> compensated: undone, so a step run once per operation runs again.</summary>
+    Task CompensateStepsAsync(string operationId, IReadOnlyList<string> steps, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<StepRecord>> GetStepsAsync(string customerId, string? operationId, CancellationToken cancellationToken);
 
     Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken);

@@ -180,6 +180,10 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         Sql.ScalarAsync<string>(db, "select output from provisioning_steps where operation_id = @operation and step = @step and status = 'completed' and output is not null limit 1",
             cancellationToken, ("operation", operationId), ("step", step));
 
+    public Task CompensateStepsAsync(string operationId, IReadOnlyList<string> steps, CancellationToken cancellationToken) =>
+        ExecuteAsync("update provisioning_steps set status = 'compensated' where operation_id = @operation and step = any(@steps) and status = 'completed'",
+            cancellationToken, ("operation", operationId), ("steps", steps.ToArray()));
+
     public Task StepFinishedAsync(long stepId, string status, string? error, CancellationToken cancellationToken, string? output = null) =>
         ExecuteAsync(
             """

@@ -68,7 +68,7 @@ public sealed partial class OrphanSweeper(
 
             foreach (var resource in resources)
             {
-                switch (await JudgeAsync(resource, cancellationToken))
+                switch (await JudgeAsync(kind, resource, cancellationToken))
                 {
                     case (Verdict.Foreign, _, _):
                         foreign++;
@@ -130,7 +130,7 @@ public sealed partial class OrphanSweeper(
     /// it). Named for a pool member: the pool's while the member is recorded unclaimed, the claiming customer's once
     /// claimed, and a leftover when no record has it, if its installation tag is this installation's (foreign else).
     /// </summary>
-    private async Task<(Verdict Verdict, string Owner, string Reason)> JudgeAsync(ProviderResource resource, CancellationToken cancellationToken)
+    private async Task<(Verdict Verdict, string Owner, string Reason)> JudgeAsync(string kind, ProviderResource resource, CancellationToken cancellationToken)
     {
         var owner = resource.OwnerId;
         if (PoolMemberIds.IsValid(owner))
@@ -138,7 +138,11 @@ public sealed partial class OrphanSweeper(
             var member = await pool.GetAsync(owner, cancellationToken);
             if (member is null)
             {
-                return resource.InstallationId == app.Value.InstallationId
+                // Only with an installation id of its own may this installation call a pool leftover its own: under
+                // the default, two installations sharing a project would delete each other's.
+                var installation = resource.InstallationId
+                    ?? (kind == OrphanKinds.Service ? await compute.InstallationOfAsync(resource.ResourceId, cancellationToken) : null);
+                return installation == app.Value.InstallationId && app.Value.InstallationId != Billing.AppOptions.DefaultInstallationId
                     ? (Verdict.Orphan, owner, "pool member with no record (a leftover of this installation's pool)")
                     : (Verdict.Foreign, owner, "");
             }
@@ -153,8 +157,19 @@ public sealed partial class OrphanSweeper(
 
         var customer = await customers.GetAsync(owner, cancellationToken);
         return customer is null ? (Verdict.Foreign, owner, "")
-            : Owns(customer) ? (Verdict.Owned, owner, "")
-            : (Verdict.Orphan, owner, $"customer is {customer.Status}");
+            : !Owns(customer) ? (Verdict.Orphan, owner, $"customer is {customer.Status}")
+            : IsNotRecorded(customer, kind, resource.ResourceId) ? (Verdict.Orphan, owner, $"not the customer's recorded {kind} (left by an earlier provisioning)")
+            : (Verdict.Owned, owner, "");
+    }
+
+    /// <summary>
+    /// A live customer owns the resource the control database records for it, and (while none is recorded, a create in
+    /// flight) the one named for it; another one is a leftover, such as a cold run's database after a warm claim.
+    /// </summary>
+    private static bool IsNotRecorded(Customer customer, string kind, string? resourceId)
+    {
+        var recorded = kind == OrphanKinds.Database ? customer.DatabaseBranchId : customer.RailwayServiceId;
+        return resourceId is not null && recorded is not null && recorded != resourceId && customer.LifecycleInstance is null;
     }
 
     /// <summary>A customer owns its resources while it is live or a lifecycle run holds it (which may be creating them).</summary>
@@ -175,8 +190,9 @@ public sealed partial class OrphanSweeper(
         try
         {
             var customer = await customers.GetAsync(orphan.CustomerId, cancellationToken);
-            // Re-read while the sweep holds the customer: live again means the resource is in use.
-            if (customer is not null && IsLive(customer))
+            // Re-read while the sweep holds the customer: live again means the resource is in use, unless it is not the
+            // one recorded for the customer (then no run can be using it: the sweep holds the customer).
+            if (customer is not null && IsLive(customer) && !IsNotRecorded(customer with { LifecycleInstance = null }, orphan.Kind, orphan.ResourceId))
             {
                 await orphans.CloseAsync(orphan.Id, "owned", cancellationToken);
                 return false;

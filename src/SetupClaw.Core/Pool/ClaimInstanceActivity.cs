@@ -25,14 +25,10 @@ public sealed class ClaimInstanceActivity(ICustomerStore store, PoolStore pool, 
             return JsonSerializer.Deserialize<ClaimedInstance>(recorded);
         }
 
-        if (options.CurrentValue.Size <= 0)
-        {
-            return null;
-        }
-
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var customer = await store.GetRequiredAsync(customerId, CancellationToken.None);
-        var claim = await pool.ClaimAsync(customerId, CancellationToken.None);
+        // A retry of a claim that committed finds its member even when the pool was turned off meanwhile.
+        var claim = await pool.ClaimAsync(customerId, context.InstanceId, takeNew: options.CurrentValue.Size > 0, CancellationToken.None);
         if (claim is null)
         {
             return null;
@@ -44,6 +40,22 @@ public sealed class ClaimInstanceActivity(ICustomerStore store, PoolStore pool, 
         metrics.StepFinished(Steps.ClaimInstance, succeeded: true, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         signal.Nudge();
         return claimed;
+    }
+}
+
+/// <summary>
+/// The warm path failed before the customer was active (the member's runtime did not answer, say) and the member was
+/// destroyed: the claim is given up, and the steps it recorded are marked compensated, so the cold path that follows
+/// in the same operation seeds the new database instead of finding the warm step done.
+/// </summary>
+public sealed class AbandonClaimActivity(ICustomerStore store, PoolStore pool) : TaskActivity<string, bool>
+{
+    public override async Task<bool> RunAsync(TaskActivityContext context, string customerId)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await store.CompensateStepsAsync(context.InstanceId, [Steps.ClaimInstance, Steps.SeedWorkspace, Steps.HealthCheck], CancellationToken.None);
+        await pool.AbandonAsync(customerId, context.InstanceId, CancellationToken.None);
+        return true;
     }
 }
 

@@ -24,7 +24,7 @@ public sealed record PoolReport(int Size, int Ready, int Warming, int Added, int
 public sealed partial class PoolReconciler(
     PoolStore pool, IDatabaseProvider databases, IComputeProvider compute, SecretBox secretBox, NpgsqlDataSource db, LifecycleScheduler lifecycle,
     IOptionsMonitor<PoolOptions> options, IOptions<Billing.AppOptions> app, IOptions<LlmOptions> llm, IOptions<ProvisioningOptions> provisioning,
-    IHttpClientFactory httpClients, TimeProvider clock, ILogger<PoolReconciler> logger)
+    IHttpClientFactory httpClients, DeploymentWatch watch, TimeProvider clock, ILogger<PoolReconciler> logger)
 {
     private const long LockKey = 0x5e7c1a3_9001;
 
@@ -69,6 +69,14 @@ public sealed partial class PoolReconciler(
             {
                 await pool.MarkCheckedAsync(member.Id, cancellationToken);
             }
+        }
+
+        // A member warming for longer than a deployment and a health check may take is stuck (say its URL no longer
+        // opens): it is replaced rather than holding a place in the pool.
+        var stuckAfter = provisioning.Value.DeploymentTimeout + provisioning.Value.HealthCheckTimeout + TimeSpan.FromMinutes(10);
+        foreach (var stuck in (await pool.ListAsync(cancellationToken)).Where(m => m.Status == PoolStatus.Warming && clock.GetUtcNow() - m.CreatedAt > stuckAfter))
+        {
+            failed += await pool.MarkFailedAsync(stuck.Id, $"still warming after {stuckAfter.TotalMinutes:0} minutes", cancellationToken) ? 1 : 0;
         }
 
         var live = (await pool.ListAsync(cancellationToken)).Count(m => m.Status is PoolStatus.Ready or PoolStatus.Warming);
@@ -161,10 +169,13 @@ public sealed partial class PoolReconciler(
                 await pool.RecordDeploymentAsync(member.Id, deploymentId, cancellationToken);
             }
 
+            // As the saga waits: watched at its address where the provider counts calls, and the provider asked after.
             var deadline = clock.GetUtcNow() + provisioning.Value.DeploymentTimeout;
             while (true)
             {
-                var state = await compute.GetDeploymentAsync(serviceId, deploymentId, cancellationToken);
+                var state = compute.DeploymentWatchWindow > TimeSpan.Zero && await watch.AnswersAsync(accessUrl, compute.DeploymentWatchWindow, cancellationToken)
+                    ? new DeploymentState(DeploymentPhase.Succeeded)
+                    : await compute.GetDeploymentAsync(serviceId, deploymentId, cancellationToken);
                 if (state.Phase == DeploymentPhase.Succeeded)
                 {
                     break;

@@ -80,73 +80,94 @@ public sealed class PoolStore(NpgsqlDataSource db, SecretBox secretBox)
         Sql.ExecuteAsync(db, "delete from pool_members where id = @id and status in ('failed', 'draining')", cancellationToken, ("id", id));
 
     /// <summary>
-    /// Gives the oldest ready member to the customer, in one transaction: the member is marked claimed by it, and the
-    /// customer's row gets the member's database (its URL sealed again for the customer), service and access URL.
-    /// A retried claim returns the member the customer already has. Null: none is ready.
+    /// Gives the oldest usable ready member to the customer, in one transaction: the member is marked claimed by it (and
+    /// by this operation), and the customer's row gets the member's database (its URL sealed again for the customer),
+    /// service and access URL. The customer's row is locked first, so copies of one claim run one after another; a
+    /// retried claim of the same operation returns the member it already has, even when <paramref name="takeNew"/> is
+    /// false (the pool was turned off meanwhile). A ready member that cannot be given (its URL no longer opens, a field
+    /// is missing) is marked failed, for the reconciler to destroy, and the next is tried. Null: none is ready.
     /// </summary>
-    public async Task<PoolClaim?> ClaimAsync(string customerId, CancellationToken cancellationToken)
+    public async Task<PoolClaim?> ClaimAsync(string customerId, string operationId, bool takeNew, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // A retried claim: the member the customer already has (its service is still the customer's).
-        var member = await OneAsync(connection, transaction,
-            $"select {Prefixed("m")} from pool_members m join customers c on c.id = m.claimed_by where m.claimed_by = @customer and c.railway_service_id = m.service_id",
-            customerId, cancellationToken);
+        await ExecuteAsync(connection, transaction, "select 1 from customers where id = @customer for update", cancellationToken, ("customer", customerId));
+        var member = await OneAsync(connection, transaction, $"select {Columns} from pool_members where claimed_by = @customer and claimed_operation = @operation",
+            cancellationToken, ("customer", customerId), ("operation", operationId));
         if (member is not null)
         {
             await transaction.CommitAsync(cancellationToken);
             return new PoolClaim(member.Id, member.Plan, member.DatabaseId!, member.ServiceId!, member.AccessUrl!);
         }
 
-        // An earlier claim whose instance was destroyed when that provisioning failed: only history now.
-        await using (var stale = new NpgsqlCommand("delete from pool_members where claimed_by = @customer", connection, transaction))
-        {
-            Sql.Add(stale, ("customer", customerId));
-            await stale.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        member = await OneAsync(connection, transaction,
-            $"select {Columns} from pool_members where status = 'ready' order by ready_at limit 1 for update skip locked", customerId, cancellationToken);
-        if (member is not { DatabaseId: not null, DatabaseUrlEncrypted: not null, ServiceId: not null, AccessUrl: not null })
+        if (!takeNew)
         {
             return null;
         }
 
-        var databaseUrl = secretBox.Seal(secretBox.Open(member.DatabaseUrlEncrypted, member.Id, SealedColumns.DatabaseUrl), customerId, SealedColumns.DatabaseUrl);
-        await using (var claim = new NpgsqlCommand(
-            "update pool_members set status = 'claimed', claimed_by = @customer, claimed_at = now(), database_url_encrypted = null, updated_at = now() where id = @id and status = 'ready'",
-            connection, transaction))
+        // An earlier operation's claim (its provisioning failed and destroyed the instance, or its undo failed and the
+        // sweep will find the resources without a record): only history now.
+        await ExecuteAsync(connection, transaction, "delete from pool_members where claimed_by = @customer", cancellationToken, ("customer", customerId));
+        for (var tries = 0; tries < 5; tries++)
         {
-            Sql.Add(claim, ("id", member.Id), ("customer", customerId));
-            if (await claim.ExecuteNonQueryAsync(cancellationToken) != 1)
+            member = await OneAsync(connection, transaction,
+                $"select {Columns} from pool_members where status = 'ready' order by ready_at limit 1 for update skip locked", cancellationToken);
+            if (member is null)
             {
+                await transaction.CommitAsync(cancellationToken);
                 return null;
             }
-        }
 
-        await using (var give = new NpgsqlCommand(
-            """
-            update customers set database_branch_id = @database, database_url_encrypted = @url, railway_service_id = @service, instance_id = @service,
-                access_url = @access, updated_at = now()
-            where id = @customer
-            """, connection, transaction))
-        {
-            Sql.Add(give, ("customer", customerId), ("database", member.DatabaseId), ("url", databaseUrl), ("service", member.ServiceId), ("access", member.AccessUrl));
-            if (await give.ExecuteNonQueryAsync(cancellationToken) != 1)
+            string? databaseUrl = null;
+            try
+            {
+                if (member is { DatabaseId: not null, DatabaseUrlEncrypted: not null, ServiceId: not null, AccessUrl: not null })
+                {
+                    databaseUrl = secretBox.Seal(secretBox.Open(member.DatabaseUrlEncrypted, member.Id, SealedColumns.DatabaseUrl), customerId, SealedColumns.DatabaseUrl);
+                }
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                // Sealed under a key that is no longer configured.
+            }
+
+            if (databaseUrl is null)
+            {
+                await ExecuteAsync(connection, transaction, "update pool_members set status = 'failed', error = @error, updated_at = now() where id = @id",
+                    cancellationToken, ("id", member.Id), ("error", "could not be given: its record is incomplete or its database URL no longer opens"));
+                continue;
+            }
+
+            await ExecuteAsync(connection, transaction,
+                "update pool_members set status = 'claimed', claimed_by = @customer, claimed_operation = @operation, claimed_at = now(), database_url_encrypted = null, updated_at = now() where id = @id",
+                cancellationToken, ("id", member.Id), ("customer", customerId), ("operation", operationId));
+            if (await ExecuteAsync(connection, transaction,
+                """
+                update customers set database_branch_id = @database, database_url_encrypted = @url, railway_service_id = @service, instance_id = @service,
+                    access_url = @access, updated_at = now()
+                where id = @customer
+                """, cancellationToken, ("customer", customerId), ("database", member.DatabaseId), ("url", databaseUrl), ("service", member.ServiceId),
+                ("access", member.AccessUrl)) != 1)
             {
                 throw new InvalidOperationException($"Customer {customerId} does not exist; pool member {member.Id} stays in the pool.");
             }
+
+            await transaction.CommitAsync(cancellationToken);
+            return new PoolClaim(member.Id, member.Plan, member.DatabaseId!, member.ServiceId!, member.AccessUrl!);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return new PoolClaim(member.Id, member.Plan, member.DatabaseId, member.ServiceId, member.AccessUrl);
+        return null;
     }
+
+    /// <summary>A claim given up (its member failed the warm path and was destroyed): its row is history, and goes.</summary>
+    public Task AbandonAsync(string customerId, string operationId, CancellationToken cancellationToken) =>
+        Sql.ExecuteAsync(db, "delete from pool_members where claimed_by = @customer and claimed_operation = @operation", cancellationToken,
+            ("customer", customerId), ("operation", operationId));
 
     /// <summary>The member a customer claimed, if any (for the sweep: its resources are the customer's).</summary>
     public async Task<string?> ClaimedByAsync(string memberId, CancellationToken cancellationToken) =>
         (await GetAsync(memberId, cancellationToken)) is { Status: PoolStatus.Claimed, ClaimedBy: { } customer } ? customer : null;
-
-    private static string Prefixed(string alias) => string.Join(", ", Columns.Split(", ").Select(c => alias + "." + c));
 
     private Task<int> Update(string set, string id, CancellationToken cancellationToken, string? a, string? b) =>
         Sql.ExecuteAsync(db, $"update pool_members set {set}, updated_at = now() where id = @id", cancellationToken, ("id", id), ("a", a), ("b", b));
@@ -164,10 +185,17 @@ public sealed class PoolStore(NpgsqlDataSource db, SecretBox secretBox)
         return list;
     }
 
-    private static async Task<PoolMember?> OneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, string customerId, CancellationToken cancellationToken)
+    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);
-        Sql.Add(command, ("customer", customerId));
+        Sql.Add(command, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<PoolMember?> OneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        Sql.Add(command, parameters);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
     }

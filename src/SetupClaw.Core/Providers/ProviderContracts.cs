@@ -53,6 +53,13 @@ public interface IComputeProvider
     Task<DeploymentState> GetDeploymentAsync(string serviceId, string deploymentId, CancellationToken cancellationToken);
 
     /// <summary>
+    /// How long a status check may watch the service's own <c>/health</c> before it asks the provider (Zero: ask at
+    /// once). Railway counts API calls per hour: its deployments are watched at their public address, which costs none,
+    /// and Railway is asked about once per window to catch a failure.
+    /// </summary>
+    TimeSpan DeploymentWatchWindow { get; }
+
+    /// <summary>
     /// Sizes the running service for the plan without a gap. True when the provider needs a deployment for the size to
     /// take effect (Railway: the old deployment serves until the new one is healthy); false when it is already done.
     /// </summary>
@@ -61,8 +68,11 @@ public interface IComputeProvider
     /// <summary>Stops and deletes the recorded service, or the one named for the owner when none was recorded; "already gone" is success.</summary>
     Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken);
 
-    /// <summary>The services here named by SetupClaw (for customers or pool members), with their installation tags (for the sweep).</summary>
+    /// <summary>The services here named by SetupClaw (for customers or pool members); the installation tag where listing gives it.</summary>
     Task<IReadOnlyList<ProviderResource>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The installation tag of one service (the sweep asks only about pool members nobody records).</summary>
+    Task<string?> InstallationOfAsync(string serviceId, CancellationToken cancellationToken);
 }
 
 /// <param name="ServiceId">The recorded service, when there is one: it is updated, whatever its name.</param>

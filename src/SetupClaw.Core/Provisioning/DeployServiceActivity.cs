@@ -14,7 +14,9 @@ public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider
         var customer = await GetCustomerAsync(customerId, cancellationToken);
         var serviceId = customer.RailwayServiceId
             ?? throw new PermanentProvisioningException("The service cannot be deployed before it exists.");
-        return new DeploymentRef(serviceId, await compute.DeployAsync(serviceId, cancellationToken), options.Value.DeploymentTimeout);
+        // A first deployment may be watched at its address; a redeploy's address still answers from the one before it.
+        var watchUrl = customer.Status == CustomerStatus.Provisioning ? customer.AccessUrl : null;
+        return new DeploymentRef(serviceId, await compute.DeployAsync(serviceId, cancellationToken), options.Value.DeploymentTimeout, watchUrl);
     }
 }
 
@@ -22,4 +24,5 @@ public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider
 /// A deployment to wait for, and for how long (<c>Provisioning:DeploymentTimeout</c>, read here in the activity so the
 /// orchestrators see it from their history; refs recorded before it existed wait the default).
 /// </summary>
-public sealed record DeploymentRef(string ServiceId, string DeploymentId, TimeSpan? Timeout = null);
+/// <param name="WatchUrl">Where the deployment answers once it is live (a first deployment only): see <see cref="GetDeploymentStatusActivity"/>.</param>
+public sealed record DeploymentRef(string ServiceId, string DeploymentId, TimeSpan? Timeout = null, string? WatchUrl = null);

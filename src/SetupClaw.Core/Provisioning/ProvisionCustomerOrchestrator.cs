@@ -40,11 +40,26 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
             if (claim is not null)
             {
                 progress.Completed.Add(Steps.ClaimInstance);
-                ThrowIfCancelled(cancelled);
-                return await WarmAsync(context, progress, customerId, claim, cancelled);
+                try
+                {
+                    await RunStepAsync<bool>(context, progress, Steps.SeedWorkspace, nameof(SeedWorkspaceActivity), customerId, cancelled);
+                    await RunStepAsync<bool>(context, progress, Steps.HealthCheck, nameof(HealthCheckActivity), customerId, cancelled);
+                    return await WarmAsync(context, progress, customerId, claim, cancelled);
+                }
+                catch (TaskFailedException warmFailure)
+                {
+                    // A member that fails the warm path never fails a paying customer: it is destroyed (by the ids the
+                    // claim recorded), the claim is given up, and the customer is provisioned cold.
+                    logger.LogWarning("Pool member {MemberId} failed {Step} for {CustomerId}; destroying it and provisioning cold: {Reason}",
+                        claim.MemberId, progress.Step, customerId, warmFailure.FailureDetails.ErrorMessage);
+                    await UndoAsync(context, undo, customerId);
+                    await context.CallActivityAsync<bool>(nameof(Pool.AbandonClaimActivity), customerId, Retries.Step);
+                    progress.Completed.Clear();
+                    progress.Completed.Add(Steps.ReserveCredentials);
+                }
             }
 
-            // Cold: nothing was claimed, so nothing is to be undone yet.
+            // Cold: nothing was claimed (or the claim was undone), so nothing is to be undone yet.
             undo.Clear();
             undo.Push((nameof(DeleteDatabaseActivity), OrphanKinds.Database));
             await RunStepAsync<string>(context, progress, Steps.CreateDatabase, nameof(CreateDatabaseActivity), customerId, cancelled);
@@ -77,21 +92,7 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
             var reason = wasCancelled ? $"cancelled at {progress.Step}: {e.Message}" : $"{progress.Step} failed: {Reason(e)}";
             logger.LogWarning("Provisioning of {CustomerId} failed at {Step}; undoing {Count} step(s)", customerId, progress.Step, undo.Count);
             context.SetCustomStatus(progress with { Step = "compensating", Error = reason });
-            while (undo.TryPop(out var compensation))
-            {
-                try
-                {
-                    await context.CallActivityAsync<bool>(compensation.Activity, customerId, Retries.Compensation);
-                }
-                catch (TaskFailedException undoFailure)
-                {
-                    // Keep undoing the rest; the orphan is recorded, and the sweep deletes it later.
-                    logger.LogError("Undo {Compensation} of {CustomerId} failed after retries: {Error}", compensation.Activity, customerId, undoFailure.FailureDetails.ErrorMessage);
-                    await context.CallActivityAsync<bool>(nameof(RecordOrphanActivity),
-                        new OrphanReport(compensation.Kind, customerId, OrphanSources.Compensation, undoFailure.FailureDetails.ErrorMessage), Retries.Step);
-                    reason += $" (cleanup {compensation.Activity} failed and is recorded as an orphan for the sweep: {undoFailure.FailureDetails.ErrorMessage})";
-                }
-            }
+            reason += await UndoAsync(context, undo, customerId);
 
             await context.CallActivityAsync<bool>(nameof(MarkCustomerFailedActivity), new CustomerFailure(customerId, reason, progress.Step, FailureKind(e)), Retries.Step);
             context.SetCustomStatus(progress with { Step = wasCancelled ? "cancelled" : "failed", Error = reason });
@@ -100,16 +101,40 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
     }
 
     /// <summary>
-    /// The rest of a warm provisioning: the customer's workspace and identity go into the member's database, the
-    /// running runtime must then name the customer's workspace, and the customer is active. When the member was warmed
-    /// for a smaller plan, it is resized after (a failure there leaves the customer active on the smaller size).
+    /// Runs the undos in reverse order. One that still fails after its retries is recorded as an orphan (for the sweep)
+    /// and the rest go on; the return is what to add to the failure reason about them.
+    /// </summary>
+    private static async Task<string> UndoAsync(TaskOrchestrationContext context, Stack<(string Activity, string Kind)> undo, string customerId)
+    {
+        var logger = context.CreateReplaySafeLogger<ProvisionCustomerOrchestrator>();
+        var notes = "";
+        while (undo.TryPop(out var compensation))
+        {
+            try
+            {
+                await context.CallActivityAsync<bool>(compensation.Activity, customerId, Retries.Compensation);
+            }
+            catch (TaskFailedException undoFailure)
+            {
+                logger.LogError("Undo {Compensation} of {CustomerId} failed after retries: {Error}", compensation.Activity, customerId, undoFailure.FailureDetails.ErrorMessage);
+                await context.CallActivityAsync<bool>(nameof(RecordOrphanActivity),
+                    new OrphanReport(compensation.Kind, customerId, OrphanSources.Compensation, undoFailure.FailureDetails.ErrorMessage), Retries.Step);
+                notes += $" (cleanup {compensation.Activity} failed and is recorded as an orphan for the sweep: {undoFailure.FailureDetails.ErrorMessage})";
+            }
+        }
+
+        return notes;
+    }
+
+    /// <summary>
+    /// The rest of a warm provisioning, once the customer's workspace and identity are in the member's database and the
+    /// running runtime names the customer's workspace: the customer is active. When the member was warmed for a smaller
+    /// plan, it is resized after (a failure there leaves the customer active on the smaller size).
     /// </summary>
     private static async Task<ProvisioningResult> WarmAsync(
         TaskOrchestrationContext context, ProvisioningProgress progress, string customerId, Pool.ClaimedInstance claim, Task<string> cancelled)
     {
         var logger = context.CreateReplaySafeLogger<ProvisionCustomerOrchestrator>();
-        await RunStepAsync<bool>(context, progress, Steps.SeedWorkspace, nameof(SeedWorkspaceActivity), customerId, cancelled);
-        await RunStepAsync<bool>(context, progress, Steps.HealthCheck, nameof(HealthCheckActivity), customerId, cancelled);
         var seconds = await RunStepAsync<double>(context, progress, Steps.Activate, nameof(ActivateCustomerActivity), customerId, cancelled);
         context.SetCustomStatus(progress with { Step = "active" });
         if (!Plans.PlanCatalog.Get(claim.MemberPlan).SameSize(Plans.PlanCatalog.Get(claim.CustomerPlan)))

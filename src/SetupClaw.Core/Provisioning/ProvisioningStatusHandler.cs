@@ -52,7 +52,7 @@ public sealed class ProvisioningStatusHandler(
     private static List<StepView> Merge(IReadOnlyList<StepRecord> history, string status)
     {
         var latest = history.GroupBy(s => s.Name).ToDictionary(g => g.Key, g => g.Last());
-        var plan = latest.ContainsKey(Steps.ClaimInstance) ? Steps.Warm : Steps.Provisioning;
+        var plan = latest.TryGetValue(Steps.ClaimInstance, out var claim) && claim.Status == "completed" ? Steps.Warm : Steps.Provisioning;
         var steps = plan
             .Select(name => latest.TryGetValue(name, out var s)
                 ? new StepView(name, s.Status, s.StartedAt, s.CompletedAt)

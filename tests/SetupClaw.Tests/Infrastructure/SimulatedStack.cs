@@ -77,6 +77,8 @@ public sealed class SimulatedStack : IAsyncDisposable
         settings["Security:EncryptionKey"] = Convert.ToBase64String(new byte[32]);
         settings["Security:AdminKey"] = AdminKey;
         settings["Provisioning:HealthCheckTimeout"] = "00:00:05";
+        // Deployments are watched at their address (as in production), and Railway asked after 2 s without an answer.
+        settings["Providers:Railway:DeploymentWatchSeconds"] = "2";
         settings["Sweep:IntervalSeconds"] = "3";
         // A claimed run the backend never got (it was out of reach for a moment) is scheduled again after 2 s, not the
         // production 30 s: tests wait on what happens, not on the grace.
@@ -202,6 +204,12 @@ public sealed class SimulatedStack : IAsyncDisposable
         {
             var host = request.RequestUri!.Host;
             var name = host[..Math.Max(0, host.IndexOf("-production", StringComparison.Ordinal))];
+            if (!railway.IsServing(name))
+            {
+                // Railway's edge before a domain routes to a healthy deployment.
+                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.NotFound) { Content = new StringContent("Not Found - The train has not arrived at the station") });
+            }
+
             if (railway.Service(name)?["variables"]?["DATABASE_URL"]?.GetValue<string>() is not { } databaseUrl || Down.ContainsKey(name))
             {
                 return Task.FromResult(new HttpResponseMessage(HttpStatusCode.ServiceUnavailable));

@@ -105,26 +105,61 @@ public sealed class WarmPoolTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AClaimThatFailsHalfway_DestroysTheMember_NeverLeavesItHalfGiven()
+    public async Task AClaimThatFailsHalfway_DestroysTheMember_AndTheCustomerIsProvisionedCold()
     {
         await StartAsync(size: 1);
         var member = (await ReadyMembersAsync(1)).Single();
         // The member's runtime stops answering after it was found healthy: the claim's health check fails.
         SimulatedStack.SetDown(ServiceName(member), down: true);
-        var customerId = await stack.SignupAsync("dan@example.com", Plan.Starter);
-        await stack.SendAsync(StripeEventFactory.CheckoutCompleted(customerId, "dan@example.com", DateTimeOffset.UtcNow));
-        await Wait.UntilAsync(async () => (await stack.CustomerAsync(customerId))!.Status == CustomerStatus.Failed, TimeSpan.FromSeconds(60), "the warm provisioning to fail");
+        var customerId = await PayAsync("dan@example.com", Plan.Starter);
 
         var customer = (await stack.CustomerAsync(customerId))!;
-        Assert.StartsWith("health_check failed", customer.FailureReason, StringComparison.Ordinal);
         Assert.DoesNotContain(ResourceNames.Branch(member.Id), stack.Neon.BranchNames);
         Assert.DoesNotContain(ServiceName(member), stack.Railway.ServiceNames);
-        Assert.Null(customer.RailwayServiceId);
-        Assert.Null(customer.DatabaseBranchId);
-        var pool = await PoolAsync();
-        Assert.DoesNotContain(pool.GetProperty("members").EnumerateArray(), m => m.GetProperty("id").GetString() == member.Id);
+        // Never half-given: the customer runs on its own cold instance, and no record of the claim is left.
+        Assert.NotEqual(member.ServiceId, customer.RailwayServiceId);
+        Assert.NotEqual(member.DatabaseId, customer.DatabaseBranchId);
+        Assert.Contains(ResourceNames.Service(customerId), stack.Railway.ServiceNames);
+        Assert.Equal(0, await stack.Database.CountAsync($"select count(*) from pool_members where claimed_by = '{customerId}' or id = '{member.Id}'"));
+        var steps = await stack.App.Services.GetRequiredService<ICustomerStore>().GetStepsAsync(customerId, customer.OrchestrationId, default);
+        Assert.Contains(steps, s => s.Name == "claim_instance" && s.Status == "compensated");
+        Assert.Contains(steps, s => s.Name == "seed_workspace" && s.Status == "completed");
+        Assert.Equal(customer.WorkspaceId, stack.CustomerData.IdentityOf(customerId)!.WorkspaceId);
         // And the pool is whole again, with another member.
         Assert.NotEqual(member.Id, (await ReadyMembersAsync(1)).Single().Id);
+    }
+
+    [Fact]
+    public async Task ClaimsAreAtomic_ManyAtOnceOnOneReadyMember_OneGetsIt_AndARetryOfThatClaimGetsTheSameMember()
+    {
+        await StartAsync(size: 1);
+        var member = (await ReadyMembersAsync(1)).Single();
+        stack.Railway.DeploymentDurationOf = _ => TimeSpan.FromDays(1); // the replacement never gets ready
+        var customers = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            customers.Add(await stack.SignupAsync($"race{i}@example.com", Plan.Starter));
+        }
+
+        var store = stack.App.Services.GetRequiredService<PoolStore>();
+        using var start = new Barrier(customers.Count);
+        var claims = await Task.WhenAll(customers.Select(id => Task.Run(async () =>
+        {
+            start.SignalAndWait();
+            return (Customer: id, Claim: await store.ClaimAsync(id, "op-" + id, takeNew: true, default));
+        })));
+
+        var winner = Assert.Single(claims, c => c.Claim is not null);
+        Assert.Equal(member.Id, winner.Claim!.MemberId);
+        Assert.Equal(member.ServiceId, (await stack.CustomerAsync(winner.Customer))!.RailwayServiceId);
+        foreach (var loser in claims.Where(c => c.Claim is null))
+        {
+            Assert.Null((await stack.CustomerAsync(loser.Customer))!.RailwayServiceId);
+        }
+
+        // The same operation claiming again (an activity that ran twice) gets the same member, even with the pool off.
+        Assert.Equal(member.Id, (await store.ClaimAsync(winner.Customer, "op-" + winner.Customer, takeNew: false, default))!.MemberId);
+        Assert.Equal(1, await stack.Database.CountAsync($"select count(*) from pool_members where claimed_by = '{winner.Customer}'"));
     }
 
     [Fact]

@@ -33,6 +33,8 @@ public static class ProviderServices
             settings["Providers:Railway:Token"] = railway.Token;
             settings["Providers:Railway:ProjectId"] = RailwaySimulator.ProjectId;
             settings["Providers:Railway:Image"] = "ghcr.io/setupclaw/runtime:1.0";
+            // Ask Railway at once: these tests count and fault its calls (the watch is the simulated stack's).
+            settings["Providers:Railway:DeploymentWatchSeconds"] = "0";
         }
 
         return settings;

@@ -73,6 +73,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
             services.AddLogging();
             // No pool: every saga here is cold (the warm path is tested against the simulators).
             services.AddSingleton(database.DataSource);
+            services.AddSingleton<DeploymentWatch>();
             services.AddPool(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
         });
     }

@@ -66,6 +66,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
             SetupClawServices.AddProviders(services, configuration, "Host=unused");
             services.AddSingleton(retries);
             services.AddSingleton(database.DataSource);
+            services.AddSingleton<DeploymentWatch>();
             services.AddPool(configuration); // no Pool:Size: every saga here is cold
         });
     }

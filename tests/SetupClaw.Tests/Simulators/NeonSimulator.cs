@@ -40,6 +40,27 @@ public sealed class NeonSimulator : SimulatorHost
     /// <summary>How long an operation takes; writes to the project meanwhile are refused with 423.</summary>
     public TimeSpan OperationDuration { get; set; } = TimeSpan.FromMilliseconds(40);
 
+    /// <summary>How long an operation of this action takes instead (null: <see cref="OperationDuration"/>).</summary>
+    public Func<string, TimeSpan?>? OperationDurationOf { get; set; }
+
+    /// <summary>Neon's latencies: every API call, and each operation by its action.</summary>
+    public void UseLatency(SimulatedLatency latency, int seed = 11)
+    {
+        ArgumentNullException.ThrowIfNull(latency);
+        var random = new Random(seed);
+        ResponseTime = (_, _, _) => latency.NeonApi.Sample(random);
+        OperationDurationOf = action => (action switch
+        {
+            "create_branch" => latency.NeonCreateBranch,
+            "start_compute" => latency.NeonStartCompute,
+            _ => latency.NeonOther,
+        }).Sample(random);
+    }
+
+    /// <summary>A route with its ids taken out: <c>POST /api/v2/projects/{id}/branches/{id}/roles</c>.</summary>
+    protected override string OperationOf(string method, string path, string body) =>
+        method + " " + System.Text.RegularExpressions.Regex.Replace(path, @"(?<=/(projects|branches|operations|endpoints|roles|databases)/)[^/]+", "{id}");
+
     /// <summary>When set, operations of this action end <c>failed</c>.</summary>
     public string? FailOperationsOf { get; set; }
 
@@ -441,7 +462,8 @@ public sealed class NeonSimulator : SimulatorHost
 
     private SimOperation NewOperation(string action, string branchId)
     {
-        var operation = new SimOperation(Guid.NewGuid().ToString(), action, branchId, DateTimeOffset.UtcNow, FailOperationsOf == action);
+        var operation = new SimOperation(Guid.NewGuid().ToString(), action, branchId, DateTimeOffset.UtcNow, FailOperationsOf == action,
+            OperationDurationOf?.Invoke(action) ?? OperationDuration);
         operations[operation.Id] = operation;
         return operation;
     }
@@ -451,7 +473,7 @@ public sealed class NeonSimulator : SimulatorHost
     private string Status(SimOperation operation)
     {
         var age = DateTimeOffset.UtcNow - operation.CreatedAt;
-        return age < OperationDuration / 2 ? "scheduling" : age < OperationDuration ? "running" : operation.Fails ? "failed" : "finished";
+        return age < operation.Duration / 2 ? "scheduling" : age < operation.Duration ? "running" : operation.Fails ? "failed" : "finished";
     }
 
     private JsonObject View(SimOperation operation) => new()
@@ -485,7 +507,7 @@ public sealed class NeonSimulator : SimulatorHost
         }
     }
 
-    private sealed record SimOperation(string Id, string Action, string BranchId, DateTimeOffset CreatedAt, bool Fails);
+    private sealed record SimOperation(string Id, string Action, string BranchId, DateTimeOffset CreatedAt, bool Fails, TimeSpan Duration);
 
     private sealed class SimBranch(string id, string name, string? parentId, string? endpointId)
     {

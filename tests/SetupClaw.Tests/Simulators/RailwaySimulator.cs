@@ -34,6 +34,44 @@ public sealed class RailwaySimulator : SimulatorHost
     /// <summary>How long a deployment of this service takes instead (null: <see cref="DeploymentDuration"/>), by service name.</summary>
     public Func<string, TimeSpan?>? DeploymentDurationOf { get; set; }
 
+    /// <summary>How long a new domain answers 404 ("the train has not arrived") before it routes (null: at once).</summary>
+    public Func<TimeSpan>? DomainDelay { get; set; }
+
+    /// <summary>Railway's latencies: API calls (mutations and reads), deployment phases, domain readiness.</summary>
+    public void UseLatency(SimulatedLatency latency, int seed = 13)
+    {
+        ArgumentNullException.ThrowIfNull(latency);
+        var random = new Random(seed);
+        ResponseTime = (_, _, body) => (body.Contains("\"query\":\"mutation", StringComparison.Ordinal) || body.Contains("mutation ", StringComparison.Ordinal)
+            ? latency.RailwayMutation : latency.RailwayQuery).Sample(random);
+        DeploymentDurationOf = _ => latency.RailwayInitializing.Sample(random) + latency.RailwayDeploying.Sample(random);
+        DomainDelay = () => latency.RailwayDomain.Sample(random);
+    }
+
+    /// <summary>Whether the service's domain routes to a deployment: one succeeded, and the domain is ready.</summary>
+    public bool IsServing(string name)
+    {
+        lock (gate)
+        {
+            var service = services.Values.FirstOrDefault(s => s.Name == name);
+            return service is { Domain: not null } && DateTimeOffset.UtcNow >= service.DomainReadyAt &&
+                deployments.Values.Any(d => d.ServiceId == service.Id && Status(d) == "SUCCESS");
+        }
+    }
+
+    /// <summary>The operation's name: what a provisioning's Railway calls are counted by.</summary>
+    protected override string OperationOf(string method, string path, string body)
+    {
+        try
+        {
+            return JsonNode.Parse(body)?["operationName"]?.GetValue<string>() ?? "(unnamed)";
+        }
+        catch (JsonException)
+        {
+            return "(not JSON)";
+        }
+    }
+
     /// <summary>Which services' deployments end FAILED (or CRASHED), by service name.</summary>
     public Func<string, string?>? DeploymentOutcome { get; set; }
 
@@ -273,6 +311,7 @@ public sealed class RailwaySimulator : SimulatorHost
                     }
 
                     service!.Domain = $"{service.Name}-production-{Guid.NewGuid().ToString("N")[..4]}.up.railway.app";
+                    service.DomainReadyAt = DateTimeOffset.UtcNow + (DomainDelay?.Invoke() ?? TimeSpan.Zero);
                     return Domain(service, service.Domain);
                 }
 
@@ -398,8 +437,11 @@ public sealed class RailwaySimulator : SimulatorHost
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        context.Response.Headers["X-RateLimit-Limit"] = "10000";
-        context.Response.Headers["X-RateLimit-Remaining"] = "9999";
+        if (!context.Response.Headers.ContainsKey("X-RateLimit-Limit"))
+        {
+            context.Response.Headers["X-RateLimit-Limit"] = "10000";
+            context.Response.Headers["X-RateLimit-Remaining"] = "9999";
+        }
         await context.Response.WriteAsync(body.ToJsonString());
     }
 
@@ -420,6 +462,8 @@ public sealed class RailwaySimulator : SimulatorHost
         public string? HealthcheckPath { get; set; }
 
         public string? Domain { get; set; }
+
+        public DateTimeOffset DomainReadyAt { get; set; }
 
         public double? VCpus { get; set; }
 

@@ -47,6 +47,18 @@ public abstract class SimulatorHost : IAsyncDisposable
     /// <summary>The Retry-After a 429 carries, in seconds.</summary>
     public int RetryAfterSeconds { get; set; } = 1;
 
+    /// <summary>How long this API takes to answer a request (by method, path and body); null: at once.</summary>
+    public Func<string, string, string, TimeSpan>? ResponseTime { get; set; }
+
+    /// <summary>The published rate limits, enforced (null: none).</summary>
+    public RateLimits? Limits { get; set; }
+
+    /// <summary>Requests by operation (<see cref="OperationOf"/>), for the API calls a provisioning costs.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, int> RequestsByOperation { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>What a request is, for <see cref="RequestsByOperation"/>: Railway's operation name, Neon's method and route.</summary>
+    protected virtual string OperationOf(string method, string path, string body) => method + " " + path;
+
     public int FaultsInjected => faults;
 
     public int Requests => requests;
@@ -68,6 +80,20 @@ public abstract class SimulatorHost : IAsyncDisposable
             using var reader = new StreamReader(context.Request.Body, leaveOpen: true);
             var body = await reader.ReadToEndAsync();
             context.Request.Body.Position = 0;
+            if (Limits?.Admit(context.Response.Headers) is { } retryAfter)
+            {
+                context.Response.StatusCode = 429;
+                context.Response.Headers.RetryAfter = retryAfter.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await context.Response.WriteAsync("{\"errors\":[{\"message\":\"Rate limit exceeded\"}]}");
+                return;
+            }
+
+            RequestsByOperation.AddOrUpdate(OperationOf(context.Request.Method, context.Request.Path, body), 1, (_, n) => n + 1);
+            if (ResponseTime?.Invoke(context.Request.Method, context.Request.Path, body) is { } responseTime && responseTime > TimeSpan.Zero)
+            {
+                await Task.Delay(responseTime);
+            }
+
             var fault = FaultFor?.Invoke(context.Request.Method, context.Request.Path, body) ?? RandomFault();
             if (fault is not null)
             {

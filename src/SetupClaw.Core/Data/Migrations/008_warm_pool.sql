@@ -12,6 +12,7 @@ create table if not exists pool_members (
     access_url              text,
     deployment_id           text,
     claimed_by              text references customers (id),
+    claimed_operation       text,
     error                   text,
     created_at              timestamptz not null default now(),
     ready_at                timestamptz,

@@ -56,6 +56,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     /// </summary>
     public async Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken)
     {
+        serviceId = Checked(serviceId);
         var deploymentId = "dep_" + Guid.NewGuid().ToString("N")[..12];
         if (options.DeployDelaySeconds <= 0)
         {
@@ -67,7 +68,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         _ = Task.Run(async () =>
         {
             await Task.Delay(TimeSpan.FromSeconds(options.DeployDelaySeconds), CancellationToken.None);
-            if (delayed.TryGetValue(serviceId, out var current) && current == deploymentId)
+            if (delayed.TryGetValue(serviceId, out var current) && current == deploymentId && Exists(serviceId))
             {
                 try
                 {
@@ -92,6 +93,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     /// </summary>
     public async Task RestoreAsync(string serviceId, CancellationToken cancellationToken)
     {
+        serviceId = Checked(serviceId);
         var path = DeploymentPath(serviceId);
         var deploymentId = File.Exists(path) ? (await File.ReadAllTextAsync(path, cancellationToken)).Trim() : "dep_" + Guid.NewGuid().ToString("N")[..12];
         await StartAsync(serviceId, deploymentId, cancellationToken);
@@ -160,6 +162,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
             : new DeploymentState(DeploymentPhase.InProgress);
     }
 
+    /// <summary>Asking the local provider costs nothing.</summary>
+    public TimeSpan DeploymentWatchWindow => TimeSpan.Zero;
+
     /// <summary>A local runtime has no size to set: the process takes what the machine has.</summary>
     public Task<bool> ResizeAsync(ResourceRef service, Plans.Plan plan, CancellationToken cancellationToken) => Task.FromResult(false);
 
@@ -190,6 +195,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
         return found;
     }
+
+    public async Task<string?> InstallationOfAsync(string serviceId, CancellationToken cancellationToken) =>
+        (await ReadSpecAsync(Checked(serviceId), cancellationToken))?.InstallationId;
 
     /// <summary>A recorded service id is a file name here: only the names SetupClaw gives are accepted.</summary>
     private static string Checked(string serviceId) =>

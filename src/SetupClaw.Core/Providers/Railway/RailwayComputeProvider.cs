@@ -29,15 +29,16 @@ internal sealed partial class RailwayComputeProvider(
             variables[InstallationTag.Variable] = InstallationTag.Checked(installation);
         }
 
+        var created = serviceId is null;
         if (serviceId is null)
         {
-            var input = new JsonObject { ["projectId"] = Project, ["environmentId"] = environment, ["name"] = name };
+            // Created with its variables (one call, not two: Railway counts calls per hour). Without a source it does
+            // not deploy yet; a repo service may build at once, so it gets its branch with them.
+            var input = new JsonObject { ["projectId"] = Project, ["environmentId"] = environment, ["name"] = name, ["variables"] = Variables(variables) };
             if (settings.Repo is { Length: > 0 } repo)
             {
-                // A repo service may build at once: it gets its branch and variables with it.
                 input["source"] = new JsonObject { ["repo"] = repo };
                 input["branch"] = settings.Branch;
-                input["variables"] = Variables(variables);
             }
 
             serviceId = await CreateOrAdoptAsync(
@@ -50,18 +51,10 @@ internal sealed partial class RailwayComputeProvider(
             LogAdopted(logger, name, serviceId);
         }
 
-        await railway.ExecuteAsync("VariableCollectionUpsert", new
+        if (!created)
         {
-            input = new JsonObject
-            {
-                ["projectId"] = Project,
-                ["environmentId"] = environment,
-                ["serviceId"] = serviceId,
-                ["variables"] = Variables(variables),
-                ["replace"] = true,
-                ["skipDeploys"] = true,
-            },
-        }, cancellationToken);
+            await ReplaceVariablesAsync(environment, serviceId, variables, cancellationToken);
+        }
 
         var instance = new JsonObject
         {
@@ -82,12 +75,30 @@ internal sealed partial class RailwayComputeProvider(
             input = new { environmentId = environment, serviceId, vCPUs = request.Plan.Vcpus, memoryGB = request.Plan.MemoryMb / 1024.0 },
         }, cancellationToken);
 
-        var domain = await DomainAsync(environment, serviceId, cancellationToken) ?? await CreateOrAdoptAsync(
+        // A service just created has no domain yet: no need to look.
+        var domain = (created ? null : await DomainAsync(environment, serviceId, cancellationToken)) ?? await CreateOrAdoptAsync(
             async () => (await railway.ExecuteAsync("ServiceDomainCreate", new { input = new { environmentId = environment, serviceId } }, cancellationToken))
                 ["serviceDomainCreate"]!["domain"]!.GetValue<string>(),
             () => DomainAsync(environment, serviceId, cancellationToken));
 
         return new ServiceResource(serviceId, "https://" + domain);
+    }
+
+    /// <summary>An adopted service's variables, replaced whole (<c>skipDeploys</c>: the saga deploys once, itself).</summary>
+    private async Task ReplaceVariablesAsync(string environment, string serviceId, IReadOnlyDictionary<string, string> variables, CancellationToken cancellationToken)
+    {
+        await railway.ExecuteAsync("VariableCollectionUpsert", new
+        {
+            input = new JsonObject
+            {
+                ["projectId"] = Project,
+                ["environmentId"] = environment,
+                ["serviceId"] = serviceId,
+                ["variables"] = Variables(variables),
+                ["replace"] = true,
+                ["skipDeploys"] = true,
+            },
+        }, cancellationToken);
     }
 
     public async Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken)
@@ -113,6 +124,8 @@ internal sealed partial class RailwayComputeProvider(
         };
     }
 
+    public TimeSpan DeploymentWatchWindow => TimeSpan.FromSeconds(Math.Max(0, settings.DeploymentWatchSeconds));
+
     /// <summary>The new limits take effect with the next deployment; Railway keeps the current one serving until it is healthy.</summary>
     public async Task<bool> ResizeAsync(ResourceRef service, Plans.Plan plan, CancellationToken cancellationToken)
     {
@@ -130,19 +143,19 @@ internal sealed partial class RailwayComputeProvider(
     public async Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(service);
-        if ((service.ResourceId ?? await FindAsync(ResourceNames.Service(service.OwnerId), cancellationToken)) is not { } serviceId)
+        // The project's services say whether it is still there ("already gone" is success, whatever Railway's wording).
+        var project = await railway.ExecuteAsync("Project", new { id = Project }, cancellationToken);
+        var services = project["project"]!["services"]!["edges"]!.AsArray().Select(e => e!["node"]!).ToList();
+        var name = ResourceNames.Service(service.OwnerId);
+        var serviceId = service.ResourceId is { } recorded
+            ? services.Any(n => n["id"]!.GetValue<string>() == recorded) ? recorded : null
+            : services.Where(n => n["name"]!.GetValue<string>() == name).Select(n => n["id"]!.GetValue<string>()).FirstOrDefault();
+        if (serviceId is null)
         {
             return;
         }
 
-        try
-        {
-            await railway.ExecuteAsync("ServiceDelete", new { id = serviceId }, cancellationToken);
-        }
-        catch (RailwayException e) when (e.Message.Contains("not found", StringComparison.OrdinalIgnoreCase))
-        {
-            // Deleted already (a retry whose first answer was lost).
-        }
+        await railway.ExecuteAsync("ServiceDelete", new { id = serviceId }, cancellationToken);
 
         LogDeleted(logger, service.OwnerId, serviceId);
     }
@@ -176,34 +189,21 @@ internal sealed partial class RailwayComputeProvider(
         return domains["domains"]!["serviceDomains"]!.AsArray().Select(d => d!["domain"]!.GetValue<string>()).FirstOrDefault();
     }
 
-    /// <summary>
-    /// The project's services SetupClaw named. Only pool members' installation tags are read (one call each): a
-    /// customer's service is told apart by the customer record, and pool members are few.
-    /// </summary>
+    /// <summary>The project's services SetupClaw named, in one call; installation tags are read one service at a time, when asked.</summary>
     public async Task<IReadOnlyList<ProviderResource>> ListAsync(CancellationToken cancellationToken)
     {
         var project = await railway.ExecuteAsync("Project", new { id = Project }, cancellationToken);
-        var found = new List<ProviderResource>();
-        foreach (var node in project["project"]!["services"]!["edges"]!.AsArray().Select(e => e!["node"]!))
-        {
-            var (id, name) = (node["id"]!.GetValue<string>(), node["name"]!.GetValue<string>());
-            if (ResourceNames.OwnerOf(name) is not { } owner)
-            {
-                continue;
-            }
+        return [.. project["project"]!["services"]!["edges"]!.AsArray().Select(e => e!["node"]!)
+            .Select(n => (Id: n["id"]!.GetValue<string>(), Owner: ResourceNames.OwnerOf(n["name"]!.GetValue<string>())))
+            .Where(s => s.Owner is not null)
+            .Select(s => new ProviderResource(s.Owner!, s.Id, null))];
+    }
 
-            string? installation = null;
-            if (PoolMemberIds.IsValid(owner))
-            {
-                var variables = await railway.ExecuteAsync("Variables",
-                    new { projectId = Project, environmentId = await EnvironmentAsync(cancellationToken), serviceId = id }, cancellationToken);
-                installation = variables["variables"]?[InstallationTag.Variable]?.GetValue<string>();
-            }
-
-            found.Add(new ProviderResource(owner, id, installation));
-        }
-
-        return found;
+    public async Task<string?> InstallationOfAsync(string serviceId, CancellationToken cancellationToken)
+    {
+        var variables = await railway.ExecuteAsync("Variables",
+            new { projectId = Project, environmentId = await EnvironmentAsync(cancellationToken), serviceId }, cancellationToken);
+        return variables["variables"]?[InstallationTag.Variable]?.GetValue<string>();
     }
 
     /// <summary>The id of the project's service with this name, if there is one.</summary>

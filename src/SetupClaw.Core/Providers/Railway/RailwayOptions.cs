@@ -28,6 +28,18 @@ public sealed class RailwayOptions
 
     public string HealthCheckPath { get; set; } = "/health";
 
+    /// <summary>
+    /// How long a deployment is watched at its public address before Railway is asked for its status (0: ask at once).
+    /// Railway limits API calls per hour: a 30-60 s deployment then costs two or three status calls, not a dozen.
+    /// </summary>
+    public double DeploymentWatchSeconds { get; set; } = 15;
+
+    /// <summary>
+    /// Calls per second this control plane makes at most (Railway's published limits, unverified: Hobby 10/s and
+    /// 1,000/h, Pro 50/s and 10,000/h). The hourly budget is read from Railway's X-RateLimit-* headers.
+    /// </summary>
+    public int MaxRequestsPerSecond { get; set; } = 10;
+
     public bool IsProjectToken => string.Equals(TokenKind, "Project", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The missing or contradictory settings, by name; empty when Railway can be used.</summary>
