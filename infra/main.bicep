@@ -207,7 +207,7 @@ var appSettings = [
   { name: 'Pool__Plan', value: 'starter' }
   { name: 'Pool__IntervalSeconds', value: '30' }
   { name: 'Pool__Schedule', value: '0 */1 * * * *' }
-  { name: 'Pool__HealthCheckSeconds', value: '60' }
+  { name: 'Pool__HealthCheckSeconds', value: '1800' }
   { name: 'Pool__MaxWarmingAtOnce', value: '4' }
   { name: 'Sweep__IntervalSeconds', value: '300' }
   { name: 'Sweep__GraceSeconds', value: '30' }

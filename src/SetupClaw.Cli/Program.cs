@@ -54,7 +54,42 @@ smoke.SetAction(async (parsed, cancellationToken) =>
     return result.Passed ? 0 : 1;
 });
 
-var root = new RootCommand("SetupClaw's operator commands: they talk to a running control plane through its operator API.") { url, adminKey, json, smoke };
+var pool = new Command("pool", "Show the warm pool: its configured size, members ready and warming, and each member's state.");
+pool.SetAction(async (parsed, cancellationToken) =>
+{
+    var connection = OperatorConnection.Resolve(parsed.GetValue(url), parsed.GetValue(adminKey));
+    using var controlPlane = connection.CreateClient();
+    using var response = await controlPlane.GetAsync(new Uri("api/operator/pool", UriKind.Relative), cancellationToken);
+    var body = await response.Content.ReadAsStringAsync(cancellationToken);
+    if (!response.IsSuccessStatusCode)
+    {
+        Console.Error.WriteLine($"The control plane answered {(int)response.StatusCode}: {body}");
+        return 1;
+    }
+
+    if (parsed.GetValue(json))
+    {
+        Console.Out.WriteLine(body);
+        return 0;
+    }
+
+    using var answer = JsonDocument.Parse(body);
+    var root = answer.RootElement;
+    Console.Out.WriteLine($"pool size {root.GetProperty("size").GetInt32()}: {root.GetProperty("ready").GetInt32()} ready, {root.GetProperty("warming").GetInt32()} warming" +
+        $" ({root.GetProperty("failed").GetInt32()} failed and {root.GetProperty("draining").GetInt32()} draining, being destroyed); members are warmed on {root.GetProperty("plan").GetString()}");
+    var table = new Table().AddColumns("member", "status", "since", "detail");
+    foreach (var member in root.GetProperty("members").EnumerateArray())
+    {
+        var since = member.GetProperty("readyAt").ValueKind == JsonValueKind.String ? member.GetProperty("readyAt").GetString() : member.GetProperty("createdAt").GetString();
+        table.AddRow(Markup.Escape(member.GetProperty("id").GetString() ?? ""), Markup.Escape(member.GetProperty("status").GetString() ?? ""),
+            Markup.Escape(since ?? ""), Markup.Escape(member.GetProperty("error").GetString() ?? ""));
+    }
+
+    AnsiConsole.Write(table);
+    return 0;
+});
+
+var root = new RootCommand("SetupClaw's operator commands: they talk to a running control plane through its operator API.") { url, adminKey, json, smoke, pool };
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {

@@ -4,7 +4,14 @@ using SetupClaw.Benchmarks;
 // ./setupclaw bench [N]                  provisioning: N paid signups to active
 // ./setupclaw bench runtime [memories]   one assistant runtime: start-up, memory, search, 50 concurrent chats
 // ./setupclaw bench gateway [N]          the model gateway's added time to the first streamed token
-if (args.Length > 0 && args[0] == "gateway")
+// ./setupclaw bench --latency real [N] [B]  cold and warm provisioning of N (10) with real-provider latencies; a burst of B (200)
+if (args.Length > 1 && args[0] == "--latency" && args[1] == "real")
+{
+    await RealLatencyBenchmark.RunAsync(
+        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 10,
+        args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 200);
+}
+else if (args.Length > 0 && args[0] == "gateway")
 {
     await GatewayBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
 }

@@ -31,6 +31,7 @@ public sealed class Doctor(IConfiguration configuration)
             DurableBackend(),
             Stripe(),
             Model(),
+            WarmPool(),
         };
         findings.AddRange(await StripeAccountAsync(cancellationToken));
         var database = configuration["Providers:Database"] ?? "Local";
@@ -234,6 +235,23 @@ public sealed class Doctor(IConfiguration configuration)
         }
 
         return findings;
+    }
+
+    /// <summary>The warm pool's size and what it costs while idle; an installation id of its own when the providers are shared.</summary>
+    private DoctorFinding WarmPool()
+    {
+        var pool = configuration.GetSection(Pool.PoolOptions.Section).Get<Pool.PoolOptions>() ?? new Pool.PoolOptions();
+        var installation = configuration["App:InstallationId"] ?? AppOptions.DefaultInstallationId;
+        if (pool.Size <= 0)
+        {
+            return new DoctorFinding("warm pool", true, "none (Pool:Size 0): every customer is provisioned cold, in about a Railway deploy (30 s to 2 min)");
+        }
+
+        var cost = Pool.PoolCost.Describe(pool.Size, pool.HealthCheckSeconds);
+        return installation == AppOptions.DefaultInstallationId
+            ? new DoctorFinding("warm pool", false, $"{pool.Size} member(s) on {pool.Plan}; {cost}; App:InstallationId is the default, so the sweep never removes leftover pool members",
+                "Set App__InstallationId to a name of this installation's own (a-z, 0-9, '-'): its sweep then removes its own pool leftovers and leaves other installations' alone.")
+            : new DoctorFinding("warm pool", true, $"{pool.Size} member(s) on {pool.Plan}, installation {installation}; {cost}");
     }
 
     private DoctorFinding Model()

@@ -17,8 +17,12 @@ public sealed class PoolOptions
     /// <summary>The Functions app's reconciler timer (CRON, every minute by default).</summary>
     public string Schedule { get; set; } = "0 */1 * * * *";
 
-    /// <summary>How often a ready member's health is checked; one that fails is replaced.</summary>
-    public double HealthCheckSeconds { get; set; } = 60;
+    /// <summary>
+    /// How often a ready member's health is checked; one that fails is replaced. Each check wakes the member's Neon
+    /// compute for 5 minutes (the cost: docs/operations.md), and a claim checks the member again anyway (one that fails
+    /// then is destroyed and the customer provisioned cold), so the default is every 30 minutes.
+    /// </summary>
+    public double HealthCheckSeconds { get; set; } = 1800;
 
     /// <summary>How many members warm at once (each makes provider calls: Railway counts them per hour).</summary>
     public int MaxWarmingAtOnce { get; set; } = 4;

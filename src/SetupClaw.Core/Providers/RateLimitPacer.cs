@@ -8,6 +8,9 @@ namespace SetupClaw.Providers;
 /// slowed rather than refused: at most <see cref="PerSecond"/> calls in any second; when <c>X-RateLimit-Remaining</c>
 /// runs low, the rest of the hour's calls are spread until <c>X-RateLimit-Reset</c>; after a 429, every call waits out
 /// its <c>Retry-After</c> (the resilience pipeline retries the refused one). One pacer per provider per process.
+/// It keeps a quarter of the per-second limit in reserve: the provider counts arrivals, and calls sent evenly
+/// here arrive bunched when the machine is busy (found with a 200-signup burst on two cores: 390 of 1,603 calls
+/// refused at the full limit).
 /// </summary>
 public sealed class RateLimitPacer(int perSecond, TimeProvider clock)
 {
@@ -17,7 +20,7 @@ public sealed class RateLimitPacer(int perSecond, TimeProvider clock)
     private DateTimeOffset lastSent = DateTimeOffset.MinValue;
     private TimeSpan spacing = TimeSpan.Zero;
 
-    public int PerSecond { get; } = Math.Max(1, perSecond);
+    public int PerSecond { get; } = Math.Max(1, perSecond * 3 / 4);
 
     /// <summary>How many calls had to wait, for the benchmark.</summary>
     public int Delayed { get; private set; }

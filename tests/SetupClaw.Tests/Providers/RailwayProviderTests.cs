@@ -48,6 +48,38 @@ public sealed class RailwayProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ABurstOfCalls_IsPacedUnderTheEnforcedPerSecondLimit_AndNoneIsRefused()
+    {
+        // Railway refuses a sixth call within any second; the client is told its tier allows 5 a second.
+        railway.Limits = new RateLimits(perHour: 10_000, perSecond: 5);
+        await using var paced = ProviderServices.Build(null, railway, new Dictionary<string, string?> { ["Providers:Railway:MaxRequestsPerSecond"] = "5" });
+        var provider = paced.GetRequiredService<IComputeProvider>();
+
+        var lists = await Task.WhenAll(Enumerable.Range(0, 24).Select(_ => provider.ListAsync(CancellationToken.None)));
+
+        Assert.Equal(24, lists.Length);
+        Assert.Equal(0, railway.Limits.Refused);
+        Assert.True(paced.GetRequiredKeyedService<RateLimitPacer>("railway").Delayed > 0, "the pacer made no call wait");
+    }
+
+    [Fact]
+    public async Task ANewService_CostsFiveCalls_CreatedWithItsVariables_AndNoDomainLookup()
+    {
+        var customer = CustomerIds.New();
+        // The environment is resolved once per process: an earlier customer's service did it, as in a running host.
+        await Provider.CreateServiceAsync(Request(CustomerIds.New()), CancellationToken.None);
+        var before = railway.Requests;
+
+        await Provider.CreateServiceAsync(Request(customer), CancellationToken.None);
+
+        // Project (is it there?), ServiceCreate with the variables, ServiceInstanceUpdate, limits, domain.
+        Assert.Equal(5, railway.Requests - before);
+        Assert.False(railway.RequestsByOperation.ContainsKey("VariableCollectionUpsert"));
+        Assert.False(railway.RequestsByOperation.ContainsKey("Domains"));
+        Assert.Equal("ws_1", railway.Service(ResourceNames.Service(customer))!["variables"]!["WORKSPACE_ID"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Create_ServiceFromTheImage_VariablesHealthCheckLimitsAndDomain_ThenDeploys()
     {
         var customer = CustomerIds.New();

@@ -212,10 +212,15 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         }
     }
 
-    /// <summary>Polls each operation until it finishes; <c>failed</c>, <c>cancelled</c> (or <c>error</c> past the timeout) fail the step.</summary>
+    /// <summary>
+    /// Polls each operation until it finishes; <c>failed</c>, <c>cancelled</c> (or <c>error</c> past the timeout) fail the
+    /// step. The first look is after 250 ms, then twice as long each time up to <c>OperationPollInterval</c>: most
+    /// operations take 0.3-2 s, and the write gate is held meanwhile, so every other customer's database waits too.
+    /// </summary>
     private async Task WaitAsync(IReadOnlyList<Operation>? operations, CancellationToken cancellationToken)
     {
         var deadline = clock.GetUtcNow() + settings.OperationTimeout;
+        var delay = TimeSpan.FromMilliseconds(Math.Min(250, settings.OperationPollInterval.TotalMilliseconds));
         foreach (var started in operations ?? [])
         {
             var operation = started;
@@ -231,7 +236,8 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
                     throw new TimeoutException($"Neon operation {operation.Action} ({operation.Id}) still {operation.Status} after {settings.OperationTimeout}.");
                 }
 
-                await Task.Delay(settings.OperationPollInterval, clock, cancellationToken);
+                await Task.Delay(delay, clock, cancellationToken);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, settings.OperationPollInterval.TotalMilliseconds));
                 operation = (await CallAsync(() => api.GetOperationAsync(Project, operation.Id, cancellationToken), "read an operation")).Operation;
             }
         }
