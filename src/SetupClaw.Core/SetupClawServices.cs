@@ -235,10 +235,12 @@ public static class SetupClawServices
             var railway = Require<RailwayOptions>(configuration, RailwayOptions.Section, o => o.Missing());
             services.AddSingleton(Options.Create(railway));
             services.AddSingleton(railway);
-            // The pacer is inside the retries: each attempt waits its turn under Railway's published limits.
+            // The pacer is outside the retries: a call waits its turn before its attempts' timeouts start; a 429 it sees
+            // holds every later call, and the retry honours the Retry-After.
             services.AddKeyedSingleton("railway", (sp, _) => new RateLimitPacer(railway.MaxRequestsPerSecond, sp.GetRequiredService<TimeProvider>()));
-            services.AddHttpClient<RailwayClient>().AddProviderResilience("railway", http)
-                .AddHttpMessageHandler(sp => new RateLimitPacingHandler(sp.GetRequiredKeyedService<RateLimitPacer>("railway")));
+            services.AddHttpClient<RailwayClient>()
+                .AddHttpMessageHandler(sp => new RateLimitPacingHandler(sp.GetRequiredKeyedService<RateLimitPacer>("railway")))
+                .AddProviderResilience("railway", http);
             services.AddSingleton<RailwayEnvironment>();
             services.AddTransient<RailwayComputeProvider>();
             services.AddTransient<IComputeProvider>(sp => sp.GetRequiredService<RailwayComputeProvider>());

@@ -68,7 +68,18 @@ public sealed partial class OrphanSweeper(
 
             foreach (var resource in resources)
             {
-                switch (await JudgeAsync(kind, resource, cancellationToken))
+                (Verdict, string, string) verdict;
+                try
+                {
+                    verdict = await JudgeAsync(kind, resource, cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    errors.Add($"judging the {kind} {resource.ResourceId} failed: {e.Message}");
+                    continue;
+                }
+
+                switch (verdict)
                 {
                     case (Verdict.Foreign, _, _):
                         foreign++;
@@ -136,7 +147,11 @@ public sealed partial class OrphanSweeper(
         if (PoolMemberIds.IsValid(owner))
         {
             var member = await pool.GetAsync(owner, cancellationToken);
-            if (member is null)
+            if (member is null && await pool.CustomerRecordingAsync(resource.ResourceId, cancellationToken) is { } recordedBy)
+            {
+                owner = recordedBy; // a customer's, whatever its name: judged as the customer's below
+            }
+            else if (member is null)
             {
                 // Only with an installation id of its own may this installation call a pool leftover its own: under
                 // the default, two installations sharing a project would delete each other's.
@@ -147,12 +162,14 @@ public sealed partial class OrphanSweeper(
                     : (Verdict.Foreign, owner, "");
             }
 
-            if (member is not { Status: Pool.PoolStatus.Claimed, ClaimedBy: { } claimedBy })
+            else if (member is not { Status: Pool.PoolStatus.Claimed, ClaimedBy: { } claimedBy })
             {
                 return (Verdict.Owned, owner, ""); // pooled: the reconciler's to keep or destroy
             }
-
-            owner = claimedBy;
+            else
+            {
+                owner = claimedBy;
+            }
         }
 
         var customer = await customers.GetAsync(owner, cancellationToken);
@@ -198,8 +215,9 @@ public sealed partial class OrphanSweeper(
                 return false;
             }
 
-            // A pool leftover recorded again since (the reconciler reuses no ids, but a record is the last word).
-            if (PoolMemberIds.IsValid(orphan.CustomerId) && await pool.GetAsync(orphan.CustomerId, cancellationToken) is not null)
+            // A pool leftover recorded since, in the pool or on a customer (a record is the last word).
+            if (PoolMemberIds.IsValid(orphan.CustomerId) && (await pool.GetAsync(orphan.CustomerId, cancellationToken) is not null ||
+                (orphan.ResourceId is { } found && await pool.CustomerRecordingAsync(found, cancellationToken) is not null)))
             {
                 await orphans.CloseAsync(orphan.Id, "owned", cancellationToken);
                 return false;

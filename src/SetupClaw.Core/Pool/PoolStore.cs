@@ -105,9 +105,6 @@ public sealed class PoolStore(NpgsqlDataSource db, SecretBox secretBox)
             return null;
         }
 
-        // An earlier operation's claim (its provisioning failed and destroyed the instance, or its undo failed and the
-        // sweep will find the resources without a record): only history now.
-        await ExecuteAsync(connection, transaction, "delete from pool_members where claimed_by = @customer", cancellationToken, ("customer", customerId));
         for (var tries = 0; tries < 5; tries++)
         {
             member = await OneAsync(connection, transaction,
@@ -138,6 +135,9 @@ public sealed class PoolStore(NpgsqlDataSource db, SecretBox secretBox)
                 continue;
             }
 
+            // An earlier operation's claim (its provisioning failed and destroyed the instance, or its undo failed and
+            // the sweep will find the resources): only history once this customer holds a new one.
+            await ExecuteAsync(connection, transaction, "delete from pool_members where claimed_by = @customer", cancellationToken, ("customer", customerId));
             await ExecuteAsync(connection, transaction,
                 "update pool_members set status = 'claimed', claimed_by = @customer, claimed_operation = @operation, claimed_at = now(), database_url_encrypted = null, updated_at = now() where id = @id",
                 cancellationToken, ("id", member.Id), ("customer", customerId), ("operation", operationId));
@@ -164,6 +164,10 @@ public sealed class PoolStore(NpgsqlDataSource db, SecretBox secretBox)
     public Task AbandonAsync(string customerId, string operationId, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, "delete from pool_members where claimed_by = @customer and claimed_operation = @operation", cancellationToken,
             ("customer", customerId), ("operation", operationId));
+
+    /// <summary>The customer whose row records this provider resource (database or service), if any.</summary>
+    public Task<string?> CustomerRecordingAsync(string resourceId, CancellationToken cancellationToken) =>
+        Sql.ScalarAsync<string>(db, "select id from customers where database_branch_id = @id or railway_service_id = @id limit 1", cancellationToken, ("id", resourceId));
 
     /// <summary>The member a customer claimed, if any (for the sweep: its resources are the customer's).</summary>
     public async Task<string?> ClaimedByAsync(string memberId, CancellationToken cancellationToken) =>

@@ -53,9 +53,9 @@ public interface IComputeProvider
     Task<DeploymentState> GetDeploymentAsync(string serviceId, string deploymentId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// How long a status check may watch the service's own <c>/health</c> before it asks the provider (Zero: ask at
-    /// once). Railway counts API calls per hour: its deployments are watched at their public address, which costs none,
-    /// and Railway is asked about once per window to catch a failure.
+    /// How often the provider is asked about a first deployment (Zero: at every look). Railway counts API calls per
+    /// hour: its deployments are looked at their public address every second, which costs none, and Railway is asked
+    /// once per window to catch a failure.
     /// </summary>
     TimeSpan DeploymentWatchWindow { get; }
 
@@ -87,7 +87,8 @@ public static class DeploymentPhase
     public const string Failed = "failed";
 }
 
-public sealed record DeploymentState(string Phase, string? Reason = null);
+/// <param name="Answered">The service answered at its address while the provider still reported this deployment in progress (an older one serves there).</param>
+public sealed record DeploymentState(string Phase, string? Reason = null, bool Answered = false);
 
 /// <summary>A failure that retrying cannot fix (bad configuration, a plan limit, a rejected request): the saga compensates at once.</summary>
 public sealed class PermanentProvisioningException(string message, Exception? inner = null) : Exception(message, inner);

@@ -36,8 +36,8 @@ public sealed class RateLimitPacer(int perSecond, TimeProvider clock)
                 sent.Dequeue();
             }
 
-            var at = new[] { notBefore, lastSent + spacing, sent.Count >= PerSecond ? sent.Peek() + TimeSpan.FromSeconds(1) : DateTimeOffset.MinValue }.Max();
-            if (at > now)
+            // Until nothing holds this call: a 429 seen meanwhile moves notBefore again.
+            for (var at = Due(now); at > now; at = Due(now))
             {
                 Delayed++;
                 await Task.Delay(at - now, clock, cancellationToken);
@@ -57,24 +57,47 @@ public sealed class RateLimitPacer(int perSecond, TimeProvider clock)
         }
     }
 
+    private DateTimeOffset Due(DateTimeOffset now)
+    {
+        lock (sent)
+        {
+            return new[] { notBefore, lastSent + spacing, sent.Count >= PerSecond ? sent.Peek() + TimeSpan.FromSeconds(1) : DateTimeOffset.MinValue, now }.Max();
+        }
+    }
+
     /// <summary>Reads the limit headers of an answer: a 429's Retry-After holds everyone; a low remaining spreads the rest.</summary>
     public void Observe(HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
         var now = clock.GetUtcNow();
-        if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        lock (sent)
         {
-            var wait = response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date - now) ?? TimeSpan.FromSeconds(1);
-            notBefore = Max(notBefore, now + wait);
-        }
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                var wait = response.Headers.RetryAfter?.Delta ?? (response.Headers.RetryAfter?.Date - now) ?? TimeSpan.FromSeconds(1);
+                notBefore = Max(notBefore, now + Clamp(wait));
+            }
 
-        if (Header(response, "X-RateLimit-Remaining") is { } remaining && Header(response, "X-RateLimit-Reset") is { } reset)
-        {
-            var untilReset = DateTimeOffset.FromUnixTimeSeconds(reset) - now;
-            // Below a small reserve the remaining calls are spread evenly over what is left of the window.
-            spacing = remaining < 50 && untilReset > TimeSpan.Zero ? untilReset / Math.Max(1, remaining) : TimeSpan.Zero;
+            if (Header(response, "X-RateLimit-Remaining") is { } remaining && Header(response, "X-RateLimit-Reset") is { } reset)
+            {
+                var untilReset = UntilReset(reset, now);
+                // Below a small reserve the remaining calls are spread evenly over what is left of the window.
+                spacing = remaining < 50 && untilReset > TimeSpan.Zero ? Clamp(untilReset / Math.Max(1, remaining)) : TimeSpan.Zero;
+            }
         }
     }
+
+    /// <summary>Railway does not document the reset's form: Unix seconds, Unix milliseconds, or seconds from now are all read.</summary>
+    private static TimeSpan UntilReset(long reset, DateTimeOffset now) => reset switch
+    {
+        > 100_000_000_000 and < 100_000_000_000_000 => DateTimeOffset.FromUnixTimeMilliseconds(reset) - now,
+        > 1_000_000_000 and < 100_000_000_000 => DateTimeOffset.FromUnixTimeSeconds(reset) - now,
+        >= 0 and <= 7_200 => TimeSpan.FromSeconds(reset),
+        _ => TimeSpan.Zero,
+    };
+
+    /// <summary>No single answer holds calls for more than a minute: the durable retries outlast longer outages.</summary>
+    private static TimeSpan Clamp(TimeSpan wait) => wait < TimeSpan.Zero ? TimeSpan.Zero : wait > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : wait;
 
     private static long? Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) && long.TryParse(values.FirstOrDefault(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : null;

@@ -15,8 +15,10 @@ public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider
         var serviceId = customer.RailwayServiceId
             ?? throw new PermanentProvisioningException("The service cannot be deployed before it exists.");
         // A first deployment may be watched at its address; a redeploy's address still answers from the one before it.
-        var watchUrl = customer.Status == CustomerStatus.Provisioning ? customer.AccessUrl : null;
-        return new DeploymentRef(serviceId, await compute.DeployAsync(serviceId, cancellationToken), options.Value.DeploymentTimeout, watchUrl);
+        var window = compute.DeploymentWatchWindow;
+        var watchUrl = customer.Status == CustomerStatus.Provisioning && window > TimeSpan.Zero ? customer.AccessUrl : null;
+        return new DeploymentRef(serviceId, await compute.DeployAsync(serviceId, cancellationToken), options.Value.DeploymentTimeout, watchUrl,
+            window > TimeSpan.Zero ? window : null);
     }
 }
 
@@ -25,4 +27,6 @@ public sealed class DeployServiceActivity(ICustomerStore store, IComputeProvider
 /// orchestrators see it from their history; refs recorded before it existed wait the default).
 /// </summary>
 /// <param name="WatchUrl">Where the deployment answers once it is live (a first deployment only): see <see cref="GetDeploymentStatusActivity"/>.</param>
-public sealed record DeploymentRef(string ServiceId, string DeploymentId, TimeSpan? Timeout = null, string? WatchUrl = null);
+/// <param name="AskEvery">How often the provider itself is asked (where it counts calls); between, the look is at <paramref name="WatchUrl"/> only.</param>
+/// <param name="AskProvider">Set by the wait on the looks that ask the provider.</param>
+public sealed record DeploymentRef(string ServiceId, string DeploymentId, TimeSpan? Timeout = null, string? WatchUrl = null, TimeSpan? AskEvery = null, bool AskProvider = true);

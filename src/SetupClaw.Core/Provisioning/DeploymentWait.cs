@@ -18,9 +18,25 @@ internal static class DeploymentWait
         var timeout = deployment.Timeout ?? new ProvisioningOptions().DeploymentTimeout;
         var deadline = context.CurrentUtcDateTime + timeout;
         var delay = TimeSpan.FromMilliseconds(200);
+        // Watched: a look at the service's address every second, the provider asked every AskEvery (not at once:
+        // no deployment is done in its first seconds).
+        var watched = deployment is { WatchUrl: not null, AskEvery: { } every } && every > TimeSpan.Zero;
+        var current = deployment;
+        var nextAsk = context.CurrentUtcDateTime + (deployment.AskEvery ?? TimeSpan.Zero);
         while (context.CurrentUtcDateTime < deadline)
         {
-            var state = await context.CallActivityAsync<DeploymentState>(nameof(GetDeploymentStatusActivity), deployment, Retries.Step);
+            var ask = !watched || context.CurrentUtcDateTime >= nextAsk;
+            if (ask && watched)
+            {
+                nextAsk = context.CurrentUtcDateTime + deployment.AskEvery!.Value;
+            }
+
+            var state = await context.CallActivityAsync<DeploymentState>(nameof(GetDeploymentStatusActivity), current with { AskProvider = ask }, Retries.Step);
+            if (state is { Phase: DeploymentPhase.InProgress, Answered: true })
+            {
+                // Something older answers at the address: from now on only the provider says when this one is done.
+                (watched, current) = (false, current with { WatchUrl = null });
+            }
             switch (state.Phase)
             {
                 case DeploymentPhase.Succeeded:
@@ -46,7 +62,7 @@ internal static class DeploymentWait
                 }
             }
 
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
+            delay = watched ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 5000));
         }
 
         throw new ProvisioningStepException($"the deployment did not finish within {timeout.TotalMinutes:0.#} minutes (Provisioning:DeploymentTimeout).");

@@ -40,23 +40,25 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
             if (claim is not null)
             {
                 progress.Completed.Add(Steps.ClaimInstance);
-                try
+                var warmFailure = await TryWarmStepsAsync(context, progress, customerId, cancelled);
+                if (warmFailure is null)
                 {
-                    await RunStepAsync<bool>(context, progress, Steps.SeedWorkspace, nameof(SeedWorkspaceActivity), customerId, cancelled);
-                    await RunStepAsync<bool>(context, progress, Steps.HealthCheck, nameof(HealthCheckActivity), customerId, cancelled);
                     return await WarmAsync(context, progress, customerId, claim, cancelled);
                 }
-                catch (TaskFailedException warmFailure)
+
+                // A member that fails the warm path never fails a paying customer: it is destroyed (by the ids the
+                // claim recorded), the claim is given up, and the customer is provisioned cold. If it could not be
+                // destroyed, the run fails instead (the customer still records it, and the sweep removes it).
+                logger.LogWarning("Pool member {MemberId} failed {Step} for {CustomerId}; destroying it and provisioning cold: {Reason}",
+                    claim.MemberId, progress.Step, customerId, warmFailure);
+                if (await UndoAsync(context, undo, customerId) is { Length: > 0 } undoFailed)
                 {
-                    // A member that fails the warm path never fails a paying customer: it is destroyed (by the ids the
-                    // claim recorded), the claim is given up, and the customer is provisioned cold.
-                    logger.LogWarning("Pool member {MemberId} failed {Step} for {CustomerId}; destroying it and provisioning cold: {Reason}",
-                        claim.MemberId, progress.Step, customerId, warmFailure.FailureDetails.ErrorMessage);
-                    await UndoAsync(context, undo, customerId);
-                    await context.CallActivityAsync<bool>(nameof(Pool.AbandonClaimActivity), customerId, Retries.Step);
-                    progress.Completed.Clear();
-                    progress.Completed.Add(Steps.ReserveCredentials);
+                    throw new ProvisioningStepException($"{warmFailure}; the warm instance could not be removed{undoFailed}");
                 }
+
+                await context.CallActivityAsync<bool>(nameof(Pool.AbandonClaimActivity), customerId, Retries.Step);
+                progress.Completed.Clear();
+                progress.Completed.Add(Steps.ReserveCredentials);
             }
 
             // Cold: nothing was claimed (or the claim was undone), so nothing is to be undone yet.
@@ -97,6 +99,21 @@ public sealed class ProvisionCustomerOrchestrator : TaskOrchestrator<string, Pro
             await context.CallActivityAsync<bool>(nameof(MarkCustomerFailedActivity), new CustomerFailure(customerId, reason, progress.Step, FailureKind(e)), Retries.Step);
             context.SetCustomStatus(progress with { Step = wasCancelled ? "cancelled" : "failed", Error = reason });
             return new ProvisioningResult(customerId, false, null, reason, wasCancelled);
+        }
+    }
+
+    /// <summary>The warm path's steps before activation; null when both passed, else why one failed (a cancellation is thrown).</summary>
+    private static async Task<string?> TryWarmStepsAsync(TaskOrchestrationContext context, ProvisioningProgress progress, string customerId, Task<string> cancelled)
+    {
+        try
+        {
+            await RunStepAsync<bool>(context, progress, Steps.SeedWorkspace, nameof(SeedWorkspaceActivity), customerId, cancelled);
+            await RunStepAsync<bool>(context, progress, Steps.HealthCheck, nameof(HealthCheckActivity), customerId, cancelled);
+            return null;
+        }
+        catch (TaskFailedException failed)
+        {
+            return failed.FailureDetails.ErrorMessage;
         }
     }
 

@@ -142,12 +142,14 @@ public sealed class WarmPoolTests : IAsyncLifetime
         }
 
         var store = stack.App.Services.GetRequiredService<PoolStore>();
-        using var start = new Barrier(customers.Count);
-        var claims = await Task.WhenAll(customers.Select(id => Task.Run(async () =>
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var racing = customers.Select(async id =>
         {
-            start.SignalAndWait();
+            await start.Task;
             return (Customer: id, Claim: await store.ClaimAsync(id, "op-" + id, takeNew: true, default));
-        })));
+        }).ToList();
+        start.SetResult();
+        var claims = await Task.WhenAll(racing);
 
         var winner = Assert.Single(claims, c => c.Claim is not null);
         Assert.Equal(member.Id, winner.Claim!.MemberId);

@@ -65,6 +65,11 @@ public sealed class RailwayClient(HttpClient http, RailwayOptions options)
                     $"Railway answered \"{messages}\" to {operation}: check Providers:Railway:Token and its kind. Account and workspace tokens are sent as 'Authorization: Bearer' (TokenKind Workspace or Account), project tokens as 'Project-Access-Token' (TokenKind Project), and the token must reach project {options.ProjectId}.");
             }
 
+            if (response.StatusCode is System.Net.HttpStatusCode.TooManyRequests)
+            {
+                throw new HttpRequestException($"Railway refused {operation} for its rate limit (HTTP 429): {messages}", null, response.StatusCode);
+            }
+
             if (!response.IsSuccessStatusCode && (int)response.StatusCode is >= 400 and < 500)
             {
                 throw new PermanentProvisioningException($"Railway rejected {operation} (HTTP {(int)response.StatusCode}): {messages}");
