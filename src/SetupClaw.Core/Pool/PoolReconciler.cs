@@ -104,7 +104,8 @@ public sealed partial class PoolReconciler(
             }
         }
 
-        using var gate = new SemaphoreSlim(Math.Max(1, settings.MaxWarmingAtOnce));
+        // Not disposed: a pass cancelled at shutdown leaves warm-ups that still release it (it holds no wait handle).
+        var gate = new SemaphoreSlim(Math.Max(1, settings.MaxWarmingAtOnce));
         var warming = members.Where(m => m.Status == PoolStatus.Warming).Select(async member =>
         {
             await gate.WaitAsync(cancellationToken);
