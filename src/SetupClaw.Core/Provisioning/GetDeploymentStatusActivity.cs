@@ -64,27 +64,11 @@ public sealed class DeploymentWatch(IHttpClientFactory httpClients, TimeProvider
             return false;
         }
 
-        var client = httpClients.CreateClient(HealthCheckActivity.HttpClientName);
-        var url = new Uri(new Uri(accessUrl), "/health");
         while (clock.GetUtcNow() < deadline)
         {
-            try
+            if (await AnswersOnceAsync(accessUrl, cancellationToken))
             {
-                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                attempt.CancelAfter(TimeSpan.FromSeconds(2));
-                using var response = await client.GetAsync(url, attempt.Token);
-                if (response.IsSuccessStatusCode)
-                {
-                    return true;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not routable yet.
-            }
-            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // That attempt timed out.
+                return true;
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(250), clock, cancellationToken);
