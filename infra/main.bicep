@@ -195,6 +195,7 @@ var appSettings = [
   { name: 'Provisioning__HealthCheckTimeout', value: '00:01:30' }
   { name: 'Provisioning__DeploymentTimeout', value: '00:10:00' }
   { name: 'Provisioning__Paused', value: provisioningPaused }
+  { name: 'Provisioning__MaxStartsPerSecond', value: '20' }
   { name: 'Llm__Provider', value: llmProvider }
   { name: 'Llm__Model', value: llmModel }
   { name: 'Llm__BaseUrl', value: llmBaseUrl }

@@ -116,6 +116,7 @@ public static class SetupClawServices
     public static IServiceCollection AddLifecycle(this IServiceCollection services)
     {
         services.AddSingleton<LifecycleStore>();
+        services.AddSingleton<LifecycleStarter>();
         services.AddSingleton<LifecycleScheduler>();
         services.AddSingleton<ICustomerData, PostgresCustomerData>();
         services.AddSingleton<AssistantIdentityWriter>();

@@ -15,7 +15,8 @@ namespace SetupClaw.Lifecycle;
 /// before it lets go. A cancellation also tells a provisioning in flight to stop and undo itself.
 /// </summary>
 public sealed partial class LifecycleScheduler(
-    ICustomerStore customers, LifecycleStore store, TimeProvider clock, IOptions<ProvisioningOptions> provisioning, ILogger<LifecycleScheduler> logger)
+    ICustomerStore customers, LifecycleStore store, LifecycleStarter starter, TimeProvider clock, IOptions<ProvisioningOptions> provisioning,
+    ILogger<LifecycleScheduler> logger)
 {
     /// <summary><c>Provisioning:Paused</c>: facts are stored, no run starts.</summary>
     public bool IsPaused => provisioning.Value.Paused;
@@ -63,7 +64,8 @@ public sealed partial class LifecycleScheduler(
     }
 
     /// <summary>
-    /// Starts a lifecycle run if there is work and none holds the customer. Returns the run's instance id. When the
+    /// Starts a lifecycle run if there is work and none holds the customer: claims it, and hands its scheduling to the
+    /// <see cref="LifecycleStarter"/>. Returns the run's instance id. When the
     /// durable backend cannot be reached the claim stays: the fact is stored, and the sweep schedules the same run
     /// once the grace has passed (letting go instead could let a second run start if the first had in fact begun).
     /// </summary>
@@ -82,16 +84,27 @@ public sealed partial class LifecycleScheduler(
             return null;
         }
 
-        try
+        // Scheduled by the starter, off the caller's path (a webhook is acknowledged once the claim is stored).
+        var input = new LifecycleInput(customerId, claim.Run);
+        if (!starter.Enqueue(durable, (client, stopping) => ScheduleOrLeaveAsync(client, claim.InstanceId, input, stopping)))
         {
-            await ScheduleAsync(durable, claim.InstanceId, new LifecycleInput(customerId, claim.Run), cancellationToken);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            LogScheduleFailed(logger, claim.InstanceId, e.Message);
+            await ScheduleOrLeaveAsync(durable, claim.InstanceId, input, cancellationToken);
         }
 
         return claim.InstanceId;
+    }
+
+    /// <summary>Schedules the run; when that fails the claim stays, and the sweep schedules it after the grace.</summary>
+    private async Task ScheduleOrLeaveAsync(DurableTaskClient durable, string instanceId, LifecycleInput input, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ScheduleAsync(durable, instanceId, input, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogScheduleFailed(logger, instanceId, e.Message);
+        }
     }
 
     /// <summary>

@@ -17,6 +17,14 @@ public sealed class ProvisioningOptions
     /// </summary>
     public bool Paused { get; set; }
 
+    /// <summary>
+    /// How many lifecycle runs start per second at most (0: no limit). A burst of payments is acknowledged at once
+    /// and its runs start at this pace, so the webhooks still arriving are not starved of the CPU by sagas starting
+    /// together. The default is above what the providers absorb (Railway's per-second limit over a provisioning's
+    /// calls), so a burst of cold provisionings finishes no later for it.
+    /// </summary>
+    public int MaxStartsPerSecond { get; set; } = 20;
+
     /// <summary>What a waiting customer's status says while <see cref="Paused"/>.</summary>
     public const string PausedNotice =
         "Setup is paused for a short maintenance. Your payment is recorded, and your assistant is set up as soon as it resumes: keep this page open or come back later.";
