@@ -86,13 +86,41 @@ public sealed partial class LifecycleScheduler(
 
         // Scheduled by the starter, off the caller's path (a webhook is acknowledged once the claim is stored).
         var input = new LifecycleInput(customerId, claim.Run);
-        if (!starter.Enqueue(durable, (client, stopping) => ScheduleOrLeaveAsync(client, claim.InstanceId, input, stopping)))
+        if (!starter.Enqueue(durable, (client, stopping) => StartQueuedAsync(client, claim.InstanceId, input, stopping)))
         {
             await ScheduleOrLeaveAsync(durable, claim.InstanceId, input, cancellationToken);
         }
 
         return claim.InstanceId;
     }
+
+    /// <summary>
+    /// A queued start schedules only a run that still holds the customer: after a long queue the sweep's recovery may
+    /// have scheduled it already, and it may have finished and let go (scheduling it again would start a run that
+    /// holds nothing). Each start has its own deadline, so one call that hangs does not hold back the queue.
+    /// </summary>
+    private async Task StartQueuedAsync(DurableTaskClient durable, string instanceId, LifecycleInput input, CancellationToken stopping)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        deadline.CancelAfter(QueuedStartLimit);
+        try
+        {
+            if (!await store.HoldsAsync(input.CustomerId, instanceId, deadline.Token))
+            {
+                LogStaleStart(logger, instanceId);
+                return;
+            }
+
+            await ScheduleOrLeaveAsync(durable, instanceId, input, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+        {
+            LogScheduleFailed(logger, instanceId, $"no answer within {QueuedStartLimit.TotalSeconds:0} s");
+        }
+    }
+
+    /// <summary>How long one queued start may take (its retries included) before it is left to the sweep.</summary>
+    private static readonly TimeSpan QueuedStartLimit = TimeSpan.FromSeconds(15);
 
     /// <summary>Schedules the run; when that fails the claim stays, and the sweep schedules it after the grace.</summary>
     private async Task ScheduleOrLeaveAsync(DurableTaskClient durable, string instanceId, LifecycleInput input, CancellationToken cancellationToken)
@@ -227,6 +255,9 @@ public sealed partial class LifecycleScheduler(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lifecycle run {InstanceId} could not be scheduled ({Reason}); the sweep schedules it after the grace")]
     private static partial void LogScheduleFailed(ILogger logger, string instanceId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lifecycle run {InstanceId} no longer holds its customer when its turn came: not scheduled")]
+    private static partial void LogStaleStart(ILogger logger, string instanceId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Lifecycle run {InstanceId} scheduled")]
     private static partial void LogScheduled(ILogger logger, string instanceId);

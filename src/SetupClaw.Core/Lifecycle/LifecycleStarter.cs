@@ -13,7 +13,8 @@ namespace SetupClaw.Lifecycle;
 /// <para>
 /// Nothing is lost if the process ends with runs still queued: each was claimed in the control database, and the
 /// sweep's recovery schedules a claim whose orchestration does not exist once the grace has passed
-/// (<see cref="LifecycleScheduler.RecoverAsync"/>). On shutdown the queue is drained for a few seconds first.
+/// (<see cref="LifecycleScheduler.RecoverAsync"/>). On shutdown the queue is drained for a few seconds, best effort (the
+/// durable backend may already be gone). A queued start schedules only a run that still holds its customer.
 /// </para>
 /// </summary>
 public sealed class LifecycleStarter : IAsyncDisposable

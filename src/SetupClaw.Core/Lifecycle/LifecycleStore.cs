@@ -228,6 +228,13 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
         return await reader.ReadAsync(cancellationToken) ? new LifecycleClaim(customerId, reader.GetString(0), reader.GetInt32(1)) : null;
     }
 
+    /// <summary>Whether <paramref name="instance"/> still holds the customer (a queued start checks before scheduling).</summary>
+    public async Task<bool> HoldsAsync(string customerId, string instance, CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(db, "select 1 from customers where id = @id and lifecycle_instance = @instance", ("id", customerId), ("instance", instance));
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
     /// <summary>
     /// Lets go of the customer only if nothing changed since <paramref name="version"/> was read; false means a newer
     /// fact arrived and the run must look again (so a change made while it finished is never lost).

@@ -87,7 +87,7 @@ public sealed class OperatorHandler(
         }
 
         var run = await lifecycle.KickAsync(durable, customerId, cancellationToken);
-        var note = run is not null ? "lifecycle run started"
+        var note = run is not null ? "lifecycle run claimed and queued to start"
             : lifecycle.IsPaused ? "provisioning is paused (Provisioning:Paused): the run starts when it resumes"
             : "a lifecycle run holds the customer; it will look again before letting go";
         return Results.Accepted(value: new { customerId, run, note });
