@@ -38,6 +38,7 @@ public static class SetupClawServices
         services.AddProvisioning(configuration);
         services.AddLifecycle();
         services.AddOperations(configuration);
+        services.AddCustomerPages(configuration);
         AddProviders(services, configuration, controlConnection);
         return services;
     }
@@ -137,6 +138,28 @@ public static class SetupClawServices
         services.AddSingleton<OrchestrationStatusHandler>();
         services.AddSingleton<HealthHandler>();
         return services.AddPool(configuration);
+    }
+
+    /// <summary>The customer's side: dashboard sessions and sign-in links, Manage billing, and the emails (<c>Dashboard:*</c>, <c>Email:*</c>).</summary>
+    public static IServiceCollection AddCustomerPages(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Dashboard.DashboardOptions>().Bind(configuration.GetSection(Dashboard.DashboardOptions.Section));
+        services.AddOptions<Email.EmailOptions>().Bind(configuration.GetSection(Email.EmailOptions.Section))
+            .Validate(o => MimeKit.MailboxAddress.TryParse(o.From, out var from) && from.Address.Contains('@', StringComparison.Ordinal),
+                "Email:From must be an address, like 'SetupClaw <hello@example.com>'.")
+            .ValidateOnStart();
+        services.AddSingleton<Dashboard.CustomerSessions>();
+        services.AddSingleton<Dashboard.AssistantDatabase>();
+        services.AddSingleton<Dashboard.BillingPortal>();
+        services.AddSingleton<Dashboard.DashboardHandler>();
+        services.AddSingleton<OfflineWebhook>();
+        services.AddSingleton<Email.IEmailSender>(sp => sp.GetRequiredService<IOptions<Email.EmailOptions>>().Value.UsesSmtp
+            ? ActivatorUtilities.CreateInstance<Email.SmtpEmailSender>(sp)
+            : ActivatorUtilities.CreateInstance<Email.OutboxFolderEmailSender>(sp));
+        services.AddSingleton<Email.EmailOutbox>();
+        services.AddHostedService(sp => sp.GetRequiredService<Email.EmailOutbox>());
+        services.AddSingleton<Email.CustomerEmails>();
+        return services;
     }
 
     /// <summary>The warm pool: its store, the claim's wake-up signal and the reconciler (<c>Pool:*</c>).</summary>

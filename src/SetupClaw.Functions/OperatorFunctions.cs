@@ -7,7 +7,8 @@ using SetupClaw.Operations;
 namespace SetupClaw.Functions;
 
 /// <summary>The orphan sweep on a timer (<c>Sweep:Schedule</c>, every 5 minutes by default); the operator's routes are in <see cref="SiteFunctions"/>.</summary>
-public sealed class OperatorFunctions(OrphanSweeper sweeper, LifecycleScheduler lifecycle, Pool.PoolReconciler pool, IOptions<SweepOptions> options, TimeProvider clock)
+public sealed class OperatorFunctions(
+    OrphanSweeper sweeper, LifecycleScheduler lifecycle, Pool.PoolReconciler pool, Email.EmailOutbox emails, IOptions<SweepOptions> options, TimeProvider clock)
 {
     /// <summary>
     /// The warm pool's reconciler (<c>Pool:Schedule</c>, every minute by default; a pass does nothing while
@@ -37,4 +38,14 @@ public sealed class OperatorFunctions(OrphanSweeper sweeper, LifecycleScheduler 
         [DurableClient] DurableTaskClient durable,
         CancellationToken cancellationToken) =>
         sweeper.SweepAsync(durable, options.Value.ClaimedBefore(clock.GetUtcNow()), cancellationToken);
+
+    /// <summary>
+    /// Customer emails that are due (new, or a retry whose time has come), every minute: the outbox's own loop sends
+    /// new ones at once while a worker is warm; this timer makes sure a retry never waits for the next request.
+    /// </summary>
+    [Function("EmailDelivery")]
+    public Task DeliverEmailsAsync(
+        [TimerTrigger("0 */1 * * * *", RunOnStartup = true)] TimerInfo timer,
+        CancellationToken cancellationToken) =>
+        emails.DeliverDueAsync(cancellationToken);
 }

@@ -147,6 +147,80 @@ public sealed class SiteFunctions(IServiceProvider services)
         CancellationToken cancellationToken) =>
         RunAsync("Health", request, durable, cancellationToken);
 
+    [Function("Asset")]
+    public Task<IActionResult> AssetAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = AssetPath)] HttpRequest request,
+        string name,
+        CancellationToken cancellationToken) =>
+        RunAsync("Asset", request, null, cancellationToken, ("name", name));
+
+    [Function("DashboardPage")]
+    public Task<IActionResult> DashboardPageAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = DashboardPagePath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardPage", request, null, cancellationToken);
+
+    [Function("SignInPage")]
+    public Task<IActionResult> SignInPageAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = SignInPagePath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("SignInPage", request, null, cancellationToken);
+
+    [Function("BillingPortalPage")]
+    public Task<IActionResult> BillingPortalPageAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = BillingPortalPagePath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("BillingPortalPage", request, null, cancellationToken);
+
+    [Function("Dashboard")]
+    public Task<IActionResult> DashboardAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = DashboardPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("Dashboard", request, null, cancellationToken);
+
+    [Function("DashboardSession")]
+    public Task<IActionResult> DashboardSessionAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardSessionPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardSession", request, null, cancellationToken);
+
+    [Function("DashboardSignInLink")]
+    public Task<IActionResult> DashboardSignInLinkAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardSignInLinkPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardSignInLink", request, null, cancellationToken);
+
+    [Function("DashboardSignIn")]
+    public Task<IActionResult> DashboardSignInAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardSignInPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardSignIn", request, null, cancellationToken);
+
+    [Function("DashboardSignOut")]
+    public Task<IActionResult> DashboardSignOutAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardSignOutPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardSignOut", request, null, cancellationToken);
+
+    [Function("DashboardSkill")]
+    public Task<IActionResult> DashboardSkillAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardSkillPath)] HttpRequest request,
+        string name,
+        CancellationToken cancellationToken) =>
+        RunAsync("DashboardSkill", request, null, cancellationToken, ("name", name));
+
+    [Function("DashboardApiKey")]
+    public Task<IActionResult> DashboardApiKeyAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardApiKeyPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardApiKey", request, null, cancellationToken);
+
+    [Function("DashboardExport")]
+    public Task<IActionResult> DashboardExportAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = DashboardExportPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardExport", request, null, cancellationToken);
+
+    [Function("DashboardBilling")]
+    public Task<IActionResult> DashboardBillingAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardBillingPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardBilling", request, null, cancellationToken);
+
+    [Function("DashboardOfflineBilling")]
+    public Task<IActionResult> DashboardOfflineBillingAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = DashboardOfflineBillingPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("DashboardOfflineBilling", request, null, cancellationToken);
+
     /// <summary>Runs the table's handler for <paramref name="route"/> and executes its result on the trigger's own HttpContext.</summary>
     private async Task<IActionResult> RunAsync(
         string route, HttpRequest request, DurableTaskClient? durable, CancellationToken cancellationToken, params (string Name, string Value)[] values)

@@ -62,11 +62,47 @@ internal static class Demo
             Console.WriteLine($"  Memory     : {(int)remembered.StatusCode} stored");
             Console.WriteLine($"  Chat       : {(int)chat.StatusCode} {said}");
             Console.WriteLine($"  Try it     : curl -H 'Authorization: Bearer {apiKey}' -H 'Content-Type: application/json' -d '{{\"message\":\"hi\"}}' {accessUrl}/api/chat");
+            Console.WriteLine($"  Your page  : {new Uri(baseUrl, $"/success/{customerId}#token={token}")} (Open dashboard signs this browser in)");
+            Console.WriteLine($"  Sign in    : {new Uri(baseUrl, "/dashboard/sign-in")} with demo@example.com; the link arrives in the outbox");
+            foreach (var line in await OutboxAsync(app))
+            {
+                Console.WriteLine(line);
+            }
+
             Console.WriteLine("  Press Ctrl-C to stop everything.");
         }
         catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or TaskCanceledException)
         {
             Console.WriteLine($"DEMO FAILED: {e.Message}");
         }
+    }
+
+    /// <summary>Where the customer emails went (<c>Email:OutboxDirectory</c> when no SMTP host is set) and the newest three, once the welcome email is there.</summary>
+    private static async Task<IReadOnlyList<string>> OutboxAsync(WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Email.EmailOptions>>().Value;
+        if (options.UsesSmtp)
+        {
+            return [$"  Emails     : sent through {options.SmtpHost}:{options.SmtpPort}"];
+        }
+
+        var directory = Path.GetFullPath(options.OutboxDirectory);
+        var deadline = Stopwatch.StartNew();
+        FileInfo[] newest;
+        do
+        {
+            newest = Directory.Exists(directory)
+                ? [.. new DirectoryInfo(directory).GetFiles("*.eml").OrderByDescending(f => f.Name, StringComparer.Ordinal).Take(3)]
+                : [];
+            if (newest.Any(f => f.Name.Contains("-welcome-", StringComparison.Ordinal)))
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+        while (deadline.Elapsed < TimeSpan.FromSeconds(10));
+
+        return [$"  Emails     : {directory} (the outbox; open an .eml with any mail client)", .. newest.Select(f => $"               {f.Name}")];
     }
 }

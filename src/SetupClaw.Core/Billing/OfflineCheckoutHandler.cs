@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using SetupClaw.Customers;
@@ -18,9 +17,9 @@ namespace SetupClaw.Billing;
 /// billing takes the same path, checks included, as a real payment.
 /// </summary>
 public sealed class OfflineCheckoutHandler(
-    ICustomerStore store, PlanCatalog plans, IHttpClientFactory httpClients, IOptions<StripeOptions> stripe, IOptions<AppOptions> app, TimeProvider clock)
+    ICustomerStore store, PlanCatalog plans, OfflineWebhook webhook, IOptions<StripeOptions> stripe, TimeProvider clock)
 {
-    public const string HttpClientName = "offline-checkout";
+    public const string HttpClientName = OfflineWebhook.HttpClientName;
 
     public async Task<IResult> CheckoutPageAsync(string customerId, CancellationToken cancellationToken)
     {
@@ -38,7 +37,7 @@ public sealed class OfflineCheckoutHandler(
             ["price"] = plans.PriceOf(plan).MonthlyPriceUsd.ToString("0.##", CultureInfo.InvariantCulture),
             ["customerId"] = customer.Id,
         }.ToDictionary(kv => kv.Key, kv => WebUtility.HtmlEncode(kv.Value));
-        return Results.Content(WorkspaceSeeder.Render(SitePages.Load("checkout"), values), "text/html; charset=utf-8");
+        return SitePages.Page(WorkspaceSeeder.Render(SitePages.Load("checkout"), values));
     }
 
     public async Task<IResult> PayAsync(string customerId, CancellationToken cancellationToken)
@@ -49,18 +48,10 @@ public sealed class OfflineCheckoutHandler(
             return Problems.NotFound("There is no unpaid offline checkout for that customer.");
         }
 
-        var now = clock.GetUtcNow();
-        var payload = StripeEventFactory.CheckoutCompleted(customer.Id, customer.Email, now);
-        using var delivery = new HttpRequestMessage(HttpMethod.Post, new Uri(app.Value.PublicBaseUrl, "/api/stripe/webhook"))
+        var payload = StripeEventFactory.CheckoutCompleted(customer.Id, customer.Email, clock.GetUtcNow());
+        if (await webhook.DeliverAsync(payload, cancellationToken) is { } refused)
         {
-            Content = new StringContent(payload, Encoding.UTF8, "application/json"),
-        };
-        delivery.Headers.Add("Stripe-Signature", StripeEventFactory.Sign(payload, stripe.Value.WebhookSecret, now));
-        using var response = await httpClients.CreateClient(HttpClientName).SendAsync(delivery, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            return Results.Problem($"The webhook answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}",
-                statusCode: 502, title: "Payment event not accepted");
+            return refused;
         }
 
         return Results.Redirect($"/success/{customer.Id}", permanent: false, preserveMethod: false);

@@ -28,7 +28,7 @@ namespace SetupClaw.Billing;
 /// </summary>
 public sealed partial class StripeWebhookHandler(
     ICustomerStore store, LifecycleScheduler lifecycle, LifecycleStore lifecycleStore, StripeReader stripe, PlanCatalog plans, IOptions<StripeOptions> options,
-    TimeProvider clock, Telemetry.SetupClawMetrics metrics, ILogger<StripeWebhookHandler> logger)
+    Email.CustomerEmails emails, TimeProvider clock, Telemetry.SetupClawMetrics metrics, ILogger<StripeWebhookHandler> logger)
 {
     public const int MaxBodyBytes = 512 * 1024;
 
@@ -231,6 +231,13 @@ public sealed partial class StripeWebhookHandler(
         var bound = await store.FindBySubscriptionAsync(subscriptionId, cancellationToken);
         if (state is null)
         {
+            // A failed attempt Stripe will retry: the assistant keeps running, and the customer is told to check the card.
+            if (bound is not null && stripeEvent.Type == EventTypes.InvoicePaymentFailed)
+            {
+                await emails.PaymentFailedAsync(bound, stripeEvent.Id,
+                    invoice.NextPaymentAttempt is { } next ? new DateTimeOffset(DateTime.SpecifyKind(next, DateTimeKind.Utc)) : null, cancellationToken);
+            }
+
             return new Handled("nothing_to_change", bound?.Id);
         }
 

@@ -93,6 +93,18 @@ public interface ICustomerStore
 
     Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken);
 
+    /// <summary>The paid (not pending), non-test customers with this email, newest first: whom a sign-in link may open.</summary>
+    Task<IReadOnlyList<Customer>> ListByEmailAsync(string email, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces an active customer's API key and gateway token (hashes and the sealed token; no copy of the key is kept),
+    /// then runs <paramref name="apply"/> with the updated customer before committing: the change is kept only if the
+    /// runtime took it. False, with nothing changed, when the customer is not active or a lifecycle run holds it.
+    /// </summary>
+    Task<bool> RotateCredentialsAsync(
+        string customerId, string apiKeyHash, string apiKeyHint, string gatewayTokenHash, string gatewayTokenEncrypted,
+        Func<Customer, CancellationToken, Task> apply, CancellationToken cancellationToken);
+
     /// <summary>
     /// Moves pending, failed (a retry) or an interrupted provisioning → provisioning under <paramref name="orchestrationId"/>,
     /// with the plan Stripe names. The lifecycle run that calls it holds the customer, so there is one caller.

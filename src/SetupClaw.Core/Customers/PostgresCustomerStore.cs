@@ -32,6 +32,54 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
     public Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         QueryAsync($"select {Columns} from customers where provisioning_status = @status order by created_at", cancellationToken, ("status", status));
 
+    public Task<IReadOnlyList<Customer>> ListByEmailAsync(string email, CancellationToken cancellationToken) =>
+        QueryAsync($"select {Columns} from customers where lower(email) = lower(@email) and not is_test and provisioning_status <> 'pending' order by created_at desc limit 10",
+            cancellationToken, ("email", email));
+
+    public async Task<bool> RotateCredentialsAsync(
+        string customerId, string apiKeyHash, string apiKeyHint, string gatewayTokenHash, string gatewayTokenEncrypted,
+        Func<Customer, CancellationToken, Task> apply, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(apply);
+        await using var connection = await db.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        Customer? customer;
+        await using (var locked = new NpgsqlCommand($"select {Columns} from customers where id = @id for update", connection, transaction))
+        {
+            Add(locked, ("id", customerId));
+            await using var reader = await locked.ExecuteReaderAsync(cancellationToken);
+            customer = await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+        }
+
+        // A lifecycle run writes the identity from the row it read: it must not put the old key back.
+        if (customer is not { Status: CustomerStatus.Active, LifecycleInstance: null })
+        {
+            return false;
+        }
+
+        await using (var update = new NpgsqlCommand(
+            """
+            update customers set api_key_hash = @key, api_key_hint = @hint, api_key_encrypted = null, api_key_revealed_at = now(),
+                gateway_token_hash = @gateway, gateway_token_encrypted = @gatewaySealed, updated_at = now()
+            where id = @id
+            """, connection, transaction))
+        {
+            Add(update, ("id", customerId), ("key", apiKeyHash), ("hint", apiKeyHint), ("gateway", gatewayTokenHash), ("gatewaySealed", gatewayTokenEncrypted));
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await apply(customer with
+        {
+            ApiKeyHash = apiKeyHash,
+            ApiKeyHint = apiKeyHint,
+            ApiKeyEncrypted = null,
+            GatewayTokenHash = gatewayTokenHash,
+            GatewayTokenEncrypted = gatewayTokenEncrypted,
+        }, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
     public async Task<bool> BeginProvisioningAsync(string customerId, string orchestrationId, CancellationToken cancellationToken) =>
         await ExecuteAsync(
             """

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SetupClaw.Customers;
 using SetupClaw.Provisioning;
 
@@ -8,7 +9,10 @@ namespace SetupClaw.Deprovisioning;
 /// The deprovisioning's last step (<c>revoke_credentials</c>): the key hash is removed (the key stops working
 /// everywhere) and the customer is <c>deprovisioned</c>.
 /// </summary>
-public sealed partial class RevokeCredentialsActivity(ICustomerStore store, ILogger<RevokeCredentialsActivity> logger, Telemetry.SetupClawMetrics metrics) : StepActivity<bool>(store, metrics)
+public sealed partial class RevokeCredentialsActivity(
+    ICustomerStore store, Lifecycle.LifecycleStore lifecycle, Email.CustomerEmails emails, IOptions<Dashboard.DashboardOptions> dashboard,
+    ILogger<RevokeCredentialsActivity> logger, Telemetry.SetupClawMetrics metrics)
+    : StepActivity<bool>(store, metrics)
 {
     /// <summary>The name it was first registered under: deprovisionings in flight call it by this name.</summary>
     public const string RegisteredName = "CompleteDeprovisionActivity";
@@ -19,6 +23,11 @@ public sealed partial class RevokeCredentialsActivity(ICustomerStore store, ILog
     {
         await Store.CompleteDeprovisioningAsync(customerId, cancellationToken);
         LogDone(logger, customerId);
+        if (await Store.GetAsync(customerId, cancellationToken) is { } customer)
+        {
+            var archive = await lifecycle.GetArchiveAsync(customerId, cancellationToken);
+            await emails.CancelledAsync(customer, archive?.ArchivedAt + dashboard.Value.ArchiveRetention, cancellationToken);
+        }
         return true;
     }
 

@@ -87,6 +87,31 @@ public static class RequestBodies
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
+    /// <summary>Reads a small JSON body as <typeparamref name="T"/>: the value, or the 413/415/400 problem to answer.</summary>
+    public static async Task<(T? Value, IResult? Problem)> ReadJsonAsync<T>(HttpRequest request, int limit, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (!IsJson(request))
+        {
+            return (null, Problems.UnsupportedMediaType("application/json"));
+        }
+
+        var body = await ReadLimitedAsync(request, limit, cancellationToken);
+        if (body is null)
+        {
+            return (null, Problems.TooLarge(limit));
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, Json) is { } value ? (value, null) : (null, Problems.BadRequest("Missing body", "Send a JSON object."));
+        }
+        catch (JsonException e)
+        {
+            return (null, Problems.BadRequest("Malformed JSON", $"The body is not valid JSON ({e.Message})."));
+        }
+    }
+
     public static string? BearerToken(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

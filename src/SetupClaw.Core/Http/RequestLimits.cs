@@ -79,6 +79,24 @@ public sealed class RequestLimits : IDisposable
         return Problems.TooManyRequests($"Too many sign-ups from your address; please try again in {Seconds(retryAfter)} seconds.", retryAfter);
     }
 
+    /// <summary>429 when this address has asked for sign-in links too often this minute (its own bucket, at the sign-up rate).</summary>
+    public IResult? RefuseSignInLink(HttpRequest request)
+    {
+        if (options.SignupsPerMinute <= 0)
+        {
+            return null;
+        }
+
+        using var lease = signups.AttemptAcquire("sign-in:" + ClientAddress(request));
+        if (lease.IsAcquired)
+        {
+            return null;
+        }
+
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromMinutes(1);
+        return Problems.TooManyRequests($"Too many sign-in links asked for from your address; please try again in {Seconds(retryAfter)} seconds.", retryAfter);
+    }
+
     /// <summary>
     /// The operator routes' check of <c>X-Admin-Key</c>: 401 without it, 403 for a wrong one, 429 while the address is
     /// locked out after repeated wrong keys (the right key included, so guessing gains nothing); null when allowed.

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using SetupClaw.Billing;
+using SetupClaw.Dashboard;
 using SetupClaw.Operations;
 using SetupClaw.Pages;
 using SetupClaw.Provisioning;
@@ -58,6 +59,20 @@ public static class SiteRoutes
     public const string CheckoutPath = "checkout/{customerId}";
     public const string CheckoutPayPath = "checkout/{customerId}/pay";
     public const string HealthPath = "healthz";
+    public const string AssetPath = "assets/{name}";
+    public const string DashboardPagePath = "dashboard";
+    public const string SignInPagePath = "dashboard/sign-in";
+    public const string BillingPortalPagePath = "billing/portal";
+    public const string DashboardPath = "api/dashboard";
+    public const string DashboardSessionPath = "api/dashboard/session";
+    public const string DashboardSignInLinkPath = "api/dashboard/sign-in-link";
+    public const string DashboardSignInPath = "api/dashboard/sign-in";
+    public const string DashboardSignOutPath = "api/dashboard/sign-out";
+    public const string DashboardSkillPath = "api/dashboard/skills/{name}";
+    public const string DashboardApiKeyPath = "api/dashboard/api-key";
+    public const string DashboardExportPath = "api/dashboard/export";
+    public const string DashboardBillingPath = "api/dashboard/billing";
+    public const string DashboardOfflineBillingPath = "api/dashboard/billing/offline";
 
     public static IReadOnlyList<SiteRoute> All { get; } =
     [
@@ -87,6 +102,22 @@ public static class SiteRoutes
         new("CheckoutPage", Get, CheckoutPath, false, c => c.Get<OfflineCheckoutHandler>().CheckoutPageAsync(c.Value("customerId"), c.CancellationToken)),
         new("CheckoutPay", Post, CheckoutPayPath, false, c => c.Get<OfflineCheckoutHandler>().PayAsync(c.Value("customerId"), c.CancellationToken)),
         new("Health", Get, HealthPath, true, c => c.Get<HealthHandler>().HandleAsync(c.RequireDurable(), c.CancellationToken)),
+        new("Asset", Get, AssetPath, false, c => Task.FromResult(SitePages.Asset(c.Value("name")))),
+        new("DashboardPage", Get, DashboardPagePath, false, _ => Task.FromResult(SitePages.Html("dashboard"))),
+        new("SignInPage", Get, SignInPagePath, false, _ => Task.FromResult(SitePages.Html("sign-in"))),
+        new("BillingPortalPage", Get, BillingPortalPagePath, false, c => Task.FromResult(c.Get<BillingPortal>().IsOffline
+            ? SitePages.Html("portal")
+            : Problems.NotFound("The stand-in billing portal exists only in offline billing; Manage billing opens Stripe's portal."))),
+        new("Dashboard", Get, DashboardPath, false, c => c.Get<DashboardHandler>().GetAsync(c.Request, c.CancellationToken)),
+        new("DashboardSession", Post, DashboardSessionPath, false, c => c.Get<DashboardHandler>().StartFromStatusTokenAsync(c.Request, c.CancellationToken)),
+        new("DashboardSignInLink", Post, DashboardSignInLinkPath, false, c => c.Get<DashboardHandler>().SendSignInLinkAsync(c.Request, c.CancellationToken)),
+        new("DashboardSignIn", Post, DashboardSignInPath, false, c => c.Get<DashboardHandler>().RedeemSignInLinkAsync(c.Request, c.CancellationToken)),
+        new("DashboardSignOut", Post, DashboardSignOutPath, false, c => c.Get<DashboardHandler>().SignOutAsync(c.Request, c.CancellationToken)),
+        new("DashboardSkill", Post, DashboardSkillPath, false, c => c.Get<DashboardHandler>().SetSkillAsync(c.Request, c.Value("name"), c.CancellationToken)),
+        new("DashboardApiKey", Post, DashboardApiKeyPath, false, c => c.Get<DashboardHandler>().RotateApiKeyAsync(c.Request, c.CancellationToken)),
+        new("DashboardExport", Get, DashboardExportPath, false, c => c.Get<DashboardHandler>().DownloadAsync(c.Request, c.CancellationToken)),
+        new("DashboardBilling", Post, DashboardBillingPath, false, c => c.Get<DashboardHandler>().ManageBillingAsync(c.Request, c.CancellationToken)),
+        new("DashboardOfflineBilling", Post, DashboardOfflineBillingPath, false, c => c.Get<DashboardHandler>().OfflineBillingAsync(c.Request, c.CancellationToken)),
     ];
 
     public static SiteRoute Named(string name) =>

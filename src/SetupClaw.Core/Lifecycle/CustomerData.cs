@@ -113,7 +113,7 @@ internal sealed class PostgresCustomerData : ICustomerData
     }
 
     /// <summary>An assistant provisioned before a schema change still gets every table the control plane touches.</summary>
-    private static async Task<NpgsqlConnection> OpenWithSchemaAsync(string connectionString, CancellationToken cancellationToken)
+    internal static async Task<NpgsqlConnection> OpenWithSchemaAsync(string connectionString, CancellationToken cancellationToken)
     {
         var connection = new NpgsqlConnection(connectionString);
         try

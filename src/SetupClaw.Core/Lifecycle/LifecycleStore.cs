@@ -288,6 +288,18 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
             insert into customer_archives (customer_id, bytes, counts, content) values (@id, @bytes, @counts::jsonb, @content)
             on conflict (customer_id) do update set archived_at = now(), bytes = excluded.bytes, counts = excluded.counts, content = excluded.content
             """, cancellationToken, ("id", customerId), ("bytes", content.Length), ("counts", counts), ("content", content));
+
+    /// <summary>The customer's archive (gzip JSON) and when it was made, or null when there is none.</summary>
+    public async Task<(DateTimeOffset ArchivedAt, byte[] Content)?> GetArchiveAsync(string customerId, CancellationToken cancellationToken)
+    {
+        await using var command = Sql.Command(db, "select archived_at, content from customer_archives where customer_id = @id", ("id", customerId));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<byte[]>(1)) : null;
+    }
+
+    /// <summary>Deletes archives older than <paramref name="retention"/> (the customer was told the date); returns how many.</summary>
+    public Task<int> PurgeArchivesAsync(TimeSpan retention, CancellationToken cancellationToken) =>
+        Sql.ExecuteAsync(db, "delete from customer_archives where archived_at < now() - @retention", cancellationToken, ("retention", retention));
 }
 
 public sealed record LifecycleClaim(string CustomerId, string InstanceId, int Run);

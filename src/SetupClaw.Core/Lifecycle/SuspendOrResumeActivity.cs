@@ -9,7 +9,7 @@ namespace SetupClaw.Lifecycle;
 /// Suspends (Stripe gave up on a payment) or resumes (paid again): the mark in the customer's own database (the
 /// runtime answers chat 402 while it is there), then the customer's status. Data is never touched.
 /// </summary>
-public sealed class SuspendOrResumeActivity(ICustomerStore customers, ICustomerData data, SecretBox secrets, TimeProvider clock)
+public sealed class SuspendOrResumeActivity(ICustomerStore customers, ICustomerData data, SecretBox secrets, Email.CustomerEmails emails, TimeProvider clock)
     : TaskActivity<Suspension, bool>
 {
     /// <summary>The name it was first registered under: lifecycle runs in flight call it by this name.</summary>
@@ -27,6 +27,10 @@ public sealed class SuspendOrResumeActivity(ICustomerStore customers, ICustomerD
         await (input.Suspended
             ? customers.SuspendAsync(input.CustomerId, CancellationToken.None)
             : customers.ResumeAsync(input.CustomerId, CancellationToken.None));
+        if (input.Suspended)
+        {
+            await emails.SuspendedAsync(customer, context.InstanceId, CancellationToken.None);
+        }
         return true;
     }
 }

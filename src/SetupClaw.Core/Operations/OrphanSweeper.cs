@@ -27,7 +27,7 @@ public sealed record SweepReport(int Found, int Removed, int LeftOpen, int RunsS
 public sealed partial class OrphanSweeper(
     ICustomerStore customers, LifecycleStore leases, OrphanStore orphans, LifecycleScheduler lifecycle,
     IDatabaseProvider database, IComputeProvider compute, Pool.PoolStore pool, IOptions<SecurityOptions> security, IOptions<Billing.AppOptions> app,
-    TimeProvider clock, Telemetry.SetupClawMetrics metrics, ILogger<OrphanSweeper> logger)
+    Dashboard.CustomerSessions sessions, IOptions<Dashboard.DashboardOptions> dashboard, TimeProvider clock, Telemetry.SetupClawMetrics metrics, ILogger<OrphanSweeper> logger)
 {
     /// <summary>An event parked for a subscription that no checkout bound within this is dropped.</summary>
     public static readonly TimeSpan ParkedEventLifetime = TimeSpan.FromDays(30);
@@ -39,6 +39,9 @@ public sealed partial class OrphanSweeper(
         var errors = new List<string>();
         await leases.DropParkedAsync(startedAt - ParkedEventLifetime, cancellationToken);
         await customers.EraseExpiredApiKeyCopiesAsync(security.Value.ApiKeyRevealWindow, cancellationToken);
+        // What customers were told: a cancelled customer's archive is kept for Dashboard:ArchiveRetention, then deleted.
+        await leases.PurgeArchivesAsync(dashboard.Value.ArchiveRetention, cancellationToken);
+        await sessions.PurgeExpiredAsync(cancellationToken);
         if (lifecycle.IsPaused)
         {
             // The rollback switch: no run starts and nothing is deleted; the sweep after resuming does both.

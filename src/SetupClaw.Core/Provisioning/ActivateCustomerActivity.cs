@@ -4,7 +4,8 @@ using SetupClaw.Customers;
 namespace SetupClaw.Provisioning;
 
 /// <summary>Step 7: the customer is active. One log line marks it, with the time from payment to here.</summary>
-public sealed partial class ActivateCustomerActivity(ICustomerStore store, TimeProvider clock, ILogger<ActivateCustomerActivity> logger, Telemetry.SetupClawMetrics metrics)
+public sealed partial class ActivateCustomerActivity(
+    ICustomerStore store, Email.CustomerEmails emails, TimeProvider clock, ILogger<ActivateCustomerActivity> logger, Telemetry.SetupClawMetrics metrics)
     : StepActivity<double>(store, metrics)
 {
     protected override string Step => Steps.Activate;
@@ -24,6 +25,8 @@ public sealed partial class ActivateCustomerActivity(ICustomerStore store, TimeP
         }
 
         LogComplete(logger, customer.Id, seconds);
+        // Queued once per customer; a failure to queue is logged and never fails the step.
+        await emails.WelcomeAsync(customer, cancellationToken);
         return seconds;
     }
 

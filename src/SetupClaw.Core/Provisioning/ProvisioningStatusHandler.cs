@@ -7,7 +7,13 @@ using SetupClaw.Providers;
 
 namespace SetupClaw.Provisioning;
 
-public sealed record StepView(string Name, string Status, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt);
+/// <summary>A saga step as the success page shows it: its state, its plain-words label and how long it took.</summary>
+public sealed record StepView(string Name, string Status, DateTimeOffset? StartedAt, DateTimeOffset? CompletedAt)
+{
+    public string Label => CustomerFacing.StepLabel(Name);
+
+    public double? DurationSeconds => StartedAt is { } started && CompletedAt is { } completed ? Math.Round((completed - started).TotalSeconds, 1) : null;
+}
 
 public sealed record ProvisioningStatusView(
     string CustomerId, string Status, string? Step, IReadOnlyList<StepView> Steps, double? ElapsedSeconds,
@@ -44,7 +50,7 @@ public sealed class ProvisioningStatusHandler(
         return Results.Ok(new ProvisioningStatusView(
             customer.Id, customer.Status, customer.Step, Merge(history, customer.Status), Elapsed(customer),
             customer.WorkspaceId, customer.InstanceId, customer.AccessUrl,
-            await RevealKeyAsync(customer, cancellationToken), customer.ApiKeyHint, customer.FailureReason,
+            await RevealKeyAsync(customer, cancellationToken), customer.ApiKeyHint, CustomerError(customer, history),
             provisioning.Value.Paused && customer.Status == CustomerStatus.Pending ? ProvisioningOptions.PausedNotice : null));
     }
 
@@ -61,6 +67,12 @@ public sealed class ProvisioningStatusHandler(
         steps.AddRange(latest.Values.Where(s => !plan.Contains(s.Name)).Select(s => new StepView(s.Name, s.Status, s.StartedAt, s.CompletedAt)));
         return steps;
     }
+
+    /// <summary>A failure as the customer may read it: the step, what happens next, a reference; never the provider's detail.</summary>
+    private static string? CustomerError(Customer customer, IReadOnlyList<StepRecord> history) =>
+        customer.Status == CustomerStatus.Failed
+            ? CustomerFacing.SetupFailed(history.LastOrDefault(s => s.Status == "failed")?.Name ?? customer.Step, CustomerFacing.Reference(customer.Id, customer.OrchestrationId))
+            : null;
 
     private double? Elapsed(Customer customer) => customer.ProvisioningStartedAt is { } started
         ? Math.Round(((customer.ProvisionedAt ?? clock.GetUtcNow()) - started).TotalSeconds, 1)

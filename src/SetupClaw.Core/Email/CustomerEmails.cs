@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Options;
+using SetupClaw.Billing;
+using SetupClaw.Customers;
+using SetupClaw.Dashboard;
+using SetupClaw.Plans;
+
+namespace SetupClaw.Email;
+
+/// <summary>
+/// The emails a customer gets, each queued once per event through the <see cref="EmailOutbox"/>. None carries an
+/// API key (the welcome email names only its hint); links go to the dashboard, whose sign-in is by one-time link.
+/// </summary>
+public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app, IOptions<DashboardOptions> dashboard)
+{
+    public const string Welcome = "welcome";
+    public const string SignIn = "sign_in";
+    public const string PaymentFailed = "payment_failed";
+    public const string Suspended = "suspended";
+    public const string Cancelled = "cancelled";
+
+    private Uri DashboardUrl => new(app.Value.PublicBaseUrl, "/dashboard");
+
+    public Task<bool> WelcomeAsync(Customer customer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        var plan = PlanOf(customer);
+        return SendAsync(customer, $"{Welcome}:{customer.Id}", Welcome, $"{AssistantOf(customer)} is ready",
+            [
+                $"Your assistant {AssistantOf(customer)} is running on the {plan.DisplayName} plan.",
+                $"Its address: {customer.AccessUrl}",
+                $"Your API key ends in {customer.ApiKeyHint?[^4..]}. It was shown once on the setup page; if you did not keep it, rotate it from the dashboard.",
+            ],
+            ("Open your dashboard", DashboardUrl), cancellationToken);
+    }
+
+    /// <summary>One email to <paramref name="email"/> with a sign-in link per assistant it owns.</summary>
+    public Task<bool> SignInAsync(Customer first, IReadOnlyList<(Customer Customer, string Token)> links, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(links);
+        var minutes = (int)dashboard.Value.SignInLinkLifetime.TotalMinutes;
+        var lines = new List<string>
+        {
+            $"Someone (we hope you) asked to sign in to the SetupClaw dashboard. Each link works once, for {minutes} minutes.",
+            "If it was not you, ignore this email: nothing changes.",
+        };
+        var buttons = links.Select(l => ($"Sign in to {AssistantOf(l.Customer)} ({PlanOf(l.Customer).DisplayName})",
+            new Uri(app.Value.PublicBaseUrl, "/dashboard/sign-in#token=" + l.Token))).ToList();
+        return SendAsync(first, $"{SignIn}:{Credentials.Secrets.Hash(links[0].Token)}", SignIn, "Your SetupClaw sign-in link", lines, buttons, cancellationToken);
+    }
+
+    public Task<bool> PaymentFailedAsync(Customer customer, string eventId, DateTimeOffset? nextAttempt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        var when = nextAttempt is { } at ? $"Stripe will try again on {at.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture)}." : "";
+        return SendAsync(customer, $"{PaymentFailed}:{eventId}", PaymentFailed, "Your payment did not go through",
+            [
+                $"We could not take this month's payment for {AssistantOf(customer)}. {when}".TrimEnd(),
+                "Your assistant keeps running meanwhile. Update your card under Manage billing on the dashboard.",
+            ],
+            ("Manage billing", DashboardUrl), cancellationToken);
+    }
+
+    public Task<bool> SuspendedAsync(Customer customer, string occasion, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        return SendAsync(customer, $"{Suspended}:{customer.Id}:{occasion}", Suspended, $"{AssistantOf(customer)} is paused",
+            [
+                $"Stripe could not collect the payment for {AssistantOf(customer)} after several tries, so it is paused: it keeps all its data but does not answer chats.",
+                "Pay the open invoice under Manage billing and it resumes at once.",
+            ],
+            ("Manage billing", DashboardUrl), cancellationToken);
+    }
+
+    /// <param name="keptUntil">Until when its archive is kept; null when there was nothing to archive.</param>
+    public Task<bool> CancelledAsync(Customer customer, DateTimeOffset? keptUntil, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        var kept = keptUntil is { } until
+            ? $"We keep an archive of its data (workspace files, memories, conversations) until {until.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture)}; download it from the dashboard before then. After that it is deleted."
+            : "It held no data to keep.";
+        return SendAsync(customer, $"{Cancelled}:{customer.Id}", Cancelled, $"{AssistantOf(customer)} has been stopped",
+            [
+                $"Your subscription is cancelled and {AssistantOf(customer)} has been stopped.",
+                kept,
+            ],
+            ("Download my data", DashboardUrl), cancellationToken);
+    }
+
+    internal static string AssistantOf(Customer customer) => string.IsNullOrWhiteSpace(customer.AssistantName) ? "Claw" : customer.AssistantName;
+
+    private static Plan PlanOf(Customer customer) => PlanCatalog.TryGet(customer.Plan, out var plan) ? plan : Plan.StarterPlan;
+
+    private Task<bool> SendAsync(
+        Customer customer, string dedupeKey, string kind, string subject, IReadOnlyList<string> lines, (string Label, Uri Url) button, CancellationToken cancellationToken) =>
+        SendAsync(customer, dedupeKey, kind, subject, lines, [button], cancellationToken);
+
+    private Task<bool> SendAsync(
+        Customer customer, string dedupeKey, string kind, string subject, IReadOnlyList<string> lines, IReadOnlyList<(string Label, Uri Url)> buttons,
+        CancellationToken cancellationToken)
+    {
+        var greeting = string.IsNullOrWhiteSpace(customer.Name) ? "Hello," : $"Hello {customer.Name},";
+        var text = string.Join("\n\n", [greeting, .. lines, .. buttons.Select(b => $"{b.Label}: {b.Url}"), "The SetupClaw team"]) + "\n";
+        var html =
+            $"""
+            <!doctype html><html lang="en"><body style="font-family:system-ui,sans-serif;max-width:34rem;margin:auto;padding:1rem;color:#1d2330">
+            <p>{WebUtility.HtmlEncode(greeting)}</p>
+            {string.Concat(lines.Select(l => $"<p>{WebUtility.HtmlEncode(l)}</p>"))}
+            {string.Concat(buttons.Select(b => $"<p><a href=\"{WebUtility.HtmlEncode(b.Url.ToString())}\" style=\"display:inline-block;background:#2f5bea;color:#fff;padding:.6rem 1rem;border-radius:.4rem;text-decoration:none\">{WebUtility.HtmlEncode(b.Label)}</a></p>"))}
+            <p style="color:#5b6475">The SetupClaw team</p></body></html>
+            """;
+        return outbox.EnqueueAsync(customer, dedupeKey, new EmailMessage(customer.Email, subject, text, html, kind), cancellationToken);
+    }
+}
