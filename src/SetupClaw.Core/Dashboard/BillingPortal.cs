@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SetupClaw.Billing;
 using SetupClaw.Customers;
@@ -12,9 +13,9 @@ namespace SetupClaw.Dashboard;
 /// <summary>
 /// <b>Manage billing</b>: a Stripe Customer Portal session for the customer's Stripe customer, returning to the
 /// dashboard; plan changes and cancellations made there come back as the webhook events SetupClaw already handles.
-/// Offline, a stand-in portal (<c>/billing/portal</c>) whose buttons send those same events, signed, to the webhook.
+/// Stripe's client is resolved only online (it cannot be built without a key). Offline, a stand-in portal (<c>/billing/portal</c>) whose buttons send those same events, signed, to the webhook.
 /// </summary>
-public sealed class BillingPortal(IStripeClient stripeClient, OfflineWebhook webhook, PlanCatalog plans, IOptions<StripeOptions> stripe, IOptions<AppOptions> app, TimeProvider clock)
+public sealed class BillingPortal(IServiceProvider services, OfflineWebhook webhook, PlanCatalog plans, IOptions<StripeOptions> stripe, IOptions<AppOptions> app, TimeProvider clock)
 {
     public const string OfflinePortalPath = "/billing/portal";
 
@@ -40,7 +41,7 @@ public sealed class BillingPortal(IStripeClient stripeClient, OfflineWebhook web
             return Results.Ok(new { url = OfflinePortalPath });
         }
 
-        var session = await new Stripe.BillingPortal.SessionService(stripeClient).CreateAsync(new Stripe.BillingPortal.SessionCreateOptions
+        var session = await new Stripe.BillingPortal.SessionService(services.GetRequiredService<IStripeClient>()).CreateAsync(new Stripe.BillingPortal.SessionCreateOptions
         {
             Customer = customer.StripeCustomerId,
             ReturnUrl = new Uri(app.Value.PublicBaseUrl, "/dashboard").ToString(),

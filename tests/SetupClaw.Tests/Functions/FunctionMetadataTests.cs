@@ -25,6 +25,7 @@ public sealed class FunctionMetadataTests
         var sweep = TriggerOf(functions, "OrphanSweep");
         Assert.Contains("timerTrigger", sweep, StringComparison.Ordinal);
         Assert.Contains("%Sweep:Schedule%", sweep, StringComparison.Ordinal);
+        Assert.Contains("timerTrigger", TriggerOf(functions, "EmailDelivery"), StringComparison.Ordinal);
 
         foreach (var orchestrator in new[] { "ProvisionCustomerOrchestrator", "DeprovisionCustomerOrchestrator", "CustomerLifecycleOrchestrator", "ChangePlanOrchestrator" })
         {

@@ -75,6 +75,7 @@ public sealed class ProvisionCustomerSagaTests : IAsyncLifetime
             services.AddSingleton(database.DataSource);
             services.AddSingleton<DeploymentWatch>();
             services.AddPool(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+            services.AddCustomerPages(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
         });
     }
 

@@ -68,6 +68,7 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
             services.AddSingleton(database.DataSource);
             services.AddSingleton<DeploymentWatch>();
             services.AddPool(configuration); // no Pool:Size: every saga here is cold
+            services.AddCustomerPages(configuration);
         });
     }
 
@@ -150,7 +151,28 @@ public sealed class SagaWithSimulatorsTests(ITestOutputHelper output) : IAsyncLi
         if (step == "deployment_failed")
         {
             Assert.Contains("DATABASE_URL is not set", customer.FailureReason, StringComparison.Ordinal);
+            // The operator's detail (a log tail naming a setting) never reaches the customer: the step, what happens next, a reference.
+            var shown = await CustomerErrorAsync(customerId);
+            Assert.StartsWith("Setup failed while starting your assistant. We have been told and will retry it", shown, StringComparison.Ordinal);
+            Assert.Contains(customer.OrchestrationId!, shown, StringComparison.Ordinal);
+            Assert.DoesNotContain("DATABASE_URL", shown, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>The <c>error</c> the success page is given for this customer (the status endpoint, called as the page calls it).</summary>
+    private async Task<string?> CustomerErrorAsync(string customerId)
+    {
+        const string token = "st_test_token_for_the_status_endpoint";
+        await database.ExecuteAsync($"update customers set status_token_hash = '{SetupClaw.Credentials.Secrets.Hash(token)}' where id = '{customerId}'");
+        var handler = new ProvisioningStatusHandler(store, new SecretBox(Options.Create(new SecurityOptions { EncryptionKey = Convert.ToBase64String(new byte[32]) })),
+            Options.Create(new SecurityOptions()), Options.Create(new ProvisioningOptions()), TimeProvider.System);
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext { RequestServices = new ServiceCollection().AddLogging().BuildServiceProvider() };
+        context.Request.Headers.Authorization = "Bearer " + token;
+        context.Response.Body = new MemoryStream();
+        await (await handler.HandleAsync(context.Request, customerId, default)).ExecuteAsync(context);
+        context.Response.Body.Position = 0;
+        var body = await System.Text.Json.JsonDocument.ParseAsync(context.Response.Body);
+        return body.RootElement.GetProperty("error").GetString();
     }
 
     [Fact]

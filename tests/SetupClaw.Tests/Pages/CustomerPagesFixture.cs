@@ -1,0 +1,91 @@
+using Microsoft.Playwright;
+using SetupClaw.Tests.Infrastructure;
+
+namespace SetupClaw.Tests.Pages;
+
+[CollectionDefinition(Name)]
+public sealed class CustomerPagesCollection : ICollectionFixture<CustomerPagesFixture>
+{
+    public const string Name = "customer pages";
+}
+
+/// <summary>
+/// The real local host with its emails going to a real SMTP server, and Debian's Chromium driven by Playwright
+/// (never a downloaded browser). Deployments take 3 s, as a slow provider's would, so the success page shows its
+/// steps advance.
+/// </summary>
+public sealed class CustomerPagesFixture : IAsyncLifetime
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    public TestDatabase Database { get; } = new();
+
+    public LocalHostProcess Host { get; private set; } = null!;
+
+    public ControlPlaneClient Client { get; private set; } = null!;
+
+    public StubModelServer Model { get; private set; } = null!;
+
+    public SmtpTestServer Smtp { get; private set; } = null!;
+
+    public IPlaywright Playwright { get; private set; } = null!;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    /// <summary>Where the browser tests write their screenshots and downloads (<c>artifacts/pages</c>).</summary>
+    public static string ArtifactsDirectory { get; } = Directory.CreateDirectory(Path.Combine(Deployment.Bicep.RepositoryRoot, "artifacts", "pages")).FullName;
+
+    public async Task InitializeAsync()
+    {
+        if (!File.Exists(ChromiumPath))
+        {
+            throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's Chromium (apt-get install chromium); .ci/run does.");
+        }
+
+        await Database.InitializeAsync();
+        Model = await StubModelServer.StartAsync();
+        Smtp = SmtpTestServer.Start();
+        var settings = new Dictionary<string, string>(Runtime.Llm.OpenAi(Model));
+        foreach (var (key, value) in Smtp.Settings)
+        {
+            settings[key] = value;
+        }
+
+        settings["Providers__Local__DeployDelaySeconds"] = "3";
+        Host = await LocalHostProcess.StartAsync(Database.ConnectionString, settings: settings);
+        Client = new ControlPlaneClient(Host.CreateClient());
+        Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+        Browser = await Playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
+    }
+
+    /// <summary>A fresh browser profile (its own cookies), phone-sized, that may read what Copy put on the clipboard.</summary>
+    public async Task<IBrowserContext> NewContextAsync()
+    {
+        var context = await Browser.NewContextAsync(new()
+        {
+            BaseURL = Host.BaseUrl.ToString(),
+            ViewportSize = new() { Width = 390, Height = 844 },
+            AcceptDownloads = true,
+        });
+        await context.GrantPermissionsAsync(["clipboard-read", "clipboard-write"], new() { Origin = Host.BaseUrl.ToString().TrimEnd('/') });
+        context.SetDefaultTimeout(30_000);
+        return context;
+    }
+
+    public static Task ScreenshotAsync(IPage page, string name) =>
+        page.ScreenshotAsync(new() { Path = Path.Combine(ArtifactsDirectory, name + ".png"), FullPage = true });
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        Playwright?.Dispose();
+        await Host.DisposeAsync();
+        await Smtp.DisposeAsync();
+        await Database.DisposeAsync();
+        await Model.DisposeAsync();
+    }
+}
