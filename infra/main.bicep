@@ -57,6 +57,18 @@ param postgresAdministratorPassword string
 @description('Who the go-live alerts email (failure rate over 5%, time to active over 60 s at p95); empty: portal only.')
 param alertEmail string = ''
 
+@description('The SMTP relay customer emails go through (sign-in links, welcome, payment trouble, cancellation); its password is the vault secret smtp-password.')
+param smtpHost string
+
+@description('The SMTP port (587: STARTTLS).')
+param smtpPort string = '587'
+
+@description('The SMTP user name, when the relay needs one.')
+param smtpUsername string = ''
+
+@description('The sender of customer emails, as Name <address>.')
+param emailFrom string
+
 @allowed([ 'false', 'true' ])
 @description('The rollback switch (docs/DEPLOYMENT.md): webhooks are recorded and acknowledged, nothing new is provisioned.')
 param provisioningPaused string = 'false'
@@ -163,6 +175,21 @@ var appSettings = [
   // Set to a reference to the secret previous-encryption-keys while a key rotation runs (docs/operations.md).
   { name: 'Security__PreviousEncryptionKeys', value: '' }
   { name: 'Security__ApiKeyRevealWindow', value: '00:15:00' }
+  // Customer emails through the operator's SMTP relay; its password is the vault's smtp-password.
+  { name: 'Email__From', value: emailFrom }
+  { name: 'Email__SmtpHost', value: smtpHost }
+  { name: 'Email__SmtpPort', value: smtpPort }
+  { name: 'Email__SmtpUsername', value: smtpUsername }
+  { name: 'Email__SmtpPassword', value: secret(vault.outputs.name, 'smtp-password') }
+  { name: 'Email__SmtpSecurity', value: 'auto' }
+  // Unused while SmtpHost is set (the folder is the local default).
+  { name: 'Email__OutboxDirectory', value: '/tmp/setupclaw-outbox' }
+  { name: 'Email__MaxAttempts', value: '10' }
+  { name: 'Email__RetryAfter', value: '00:00:15' }
+  { name: 'Dashboard__SessionLifetime', value: '7.00:00:00' }
+  { name: 'Dashboard__SignInLinkLifetime', value: '00:15:00' }
+  { name: 'Dashboard__StatusTokenSignInWindow', value: '1.00:00:00' }
+  { name: 'Dashboard__ArchiveRetention', value: '30.00:00:00' }
   { name: 'Plans__Starter__StripePriceId', value: starterPriceId }
   { name: 'Plans__Pro__StripePriceId', value: proPriceId }
   { name: 'Plans__Team__StripePriceId', value: teamPriceId }

@@ -24,7 +24,7 @@ public static class ProductionSettings
     public static IReadOnlyList<string> Secrets { get; } =
     [
         "ConnectionStrings:ControlDatabase", "Stripe:SecretKey", "Stripe:WebhookSecret", "Security:EncryptionKey", "Security:AdminKey",
-        "Providers:Neon:ApiKey", "Providers:Railway:Token", "Llm:ApiKey",
+        "Providers:Neon:ApiKey", "Providers:Railway:Token", "Llm:ApiKey", "Email:SmtpPassword",
     ];
 
     /// <summary>Whether the local host must pass the check: a Stripe key is configured, or it listens beyond loopback.</summary>
@@ -71,6 +71,11 @@ public static class ProductionSettings
         if (reachable && (!Uri.TryCreate(configuration["App:PublicBaseUrl"], UriKind.Absolute, out var publicUrl) || IsLoopback(publicUrl)))
         {
             problems.Add("App:PublicBaseUrl must be this host's public https address: Stripe Checkout sends customers back to it.");
+        }
+
+        if (reachable && string.IsNullOrWhiteSpace(configuration["Email:SmtpHost"]))
+        {
+            problems.Add("Email:SmtpHost is required: without it customer emails (sign-in links, payment trouble, cancellations) go to a local folder nobody reads.");
         }
 
         if ((configuration["Security:AdminKey"] ?? "").Length < MinAdminKeyLength)

@@ -127,7 +127,7 @@ public interface ICustomerStore
     Task ActivateAsync(string customerId, CancellationToken cancellationToken);
 
     /// <summary>Marks the customer failed and revokes the key reserved for it.</summary>
-    Task MarkFailedAsync(string customerId, string reason, CancellationToken cancellationToken);
+    Task MarkFailedAsync(string customerId, string reason, CancellationToken cancellationToken, string? step = null);
 
     /// <summary>active → suspended (the payment failed for good); nothing else moves.</summary>
     Task SuspendAsync(string customerId, CancellationToken cancellationToken);

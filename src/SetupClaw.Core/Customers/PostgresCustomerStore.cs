@@ -132,15 +132,15 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             "update customers set provisioning_status = 'active', provisioning_step = 'active', failure_reason = null, provisioned_at = now(), updated_at = now() where id = @id and provisioning_status = 'provisioning'",
             cancellationToken, ("id", customerId));
 
-    public Task MarkFailedAsync(string customerId, string reason, CancellationToken cancellationToken) =>
+    public Task MarkFailedAsync(string customerId, string reason, CancellationToken cancellationToken, string? step = null) =>
         ExecuteAsync(
             """
-            update customers set provisioning_status = 'failed', failure_reason = @reason,
+            update customers set provisioning_status = 'failed', failure_reason = @reason, provisioning_step = coalesce(@step, provisioning_step),
                 api_key_hash = null, api_key_encrypted = null, database_url_encrypted = null,
                 gateway_token_hash = null, gateway_token_encrypted = null, updated_at = now()
             where id = @id and provisioning_status = 'provisioning'
             """,
-            cancellationToken, ("id", customerId), ("reason", reason));
+            cancellationToken, ("id", customerId), ("reason", reason), ("step", step));
 
     public Task SuspendAsync(string customerId, CancellationToken cancellationToken) =>
         ExecuteAsync(

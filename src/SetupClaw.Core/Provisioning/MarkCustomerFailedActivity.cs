@@ -11,7 +11,8 @@ public sealed partial class MarkCustomerFailedActivity(ICustomerStore store, Tel
     public override async Task<bool> RunAsync(TaskActivityContext context, CustomerFailure input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        await store.MarkFailedAsync(input.CustomerId, input.Reason, CancellationToken.None);
+        // The step is what the customer is told ("Setup failed while …"); the reason is for the operator only.
+        await store.MarkFailedAsync(input.CustomerId, input.Reason, CancellationToken.None, input.Step);
         // Smoke tests are the operator's, not customers': they stay out of the failure rate.
         if (await store.GetAsync(input.CustomerId, CancellationToken.None) is { IsTest: false } customer)
         {

@@ -71,7 +71,7 @@ public sealed class ProvisioningStatusHandler(
     /// <summary>A failure as the customer may read it: the step, what happens next, a reference; never the provider's detail.</summary>
     private static string? CustomerError(Customer customer, IReadOnlyList<StepRecord> history) =>
         customer.Status == CustomerStatus.Failed
-            ? CustomerFacing.SetupFailed(history.LastOrDefault(s => s.Status == "failed")?.Name ?? customer.Step, CustomerFacing.Reference(customer.Id, customer.OrchestrationId))
+            ? CustomerFacing.SetupFailed(customer.Step ?? history.LastOrDefault(s => s.Status == "failed")?.Name, CustomerFacing.Reference(customer.Id, customer.OrchestrationId))
             : null;
 
     private double? Elapsed(Customer customer) => customer.ProvisioningStartedAt is { } started

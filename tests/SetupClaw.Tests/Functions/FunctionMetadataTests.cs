@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Azure.Functions.Worker.Core.FunctionMetadata;
 using Microsoft.Extensions.DependencyInjection;
 using SetupClaw.Functions;
@@ -118,7 +119,17 @@ public sealed class FunctionMetadataTests
             Environment.SetEnvironmentVariable($"Plans__{plan}__StripePriceId", $"price_metadata_{plan}");
         }
 
-        var builder = FunctionsHost.Create([]);
+        // Production needs an SMTP relay; set only while the host is built, so no other host in this process inherits it.
+        Environment.SetEnvironmentVariable("Email__SmtpHost", "smtp.example.com");
+        FunctionsApplicationBuilder builder;
+        try
+        {
+            builder = FunctionsHost.Create([]);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("Email__SmtpHost", null);
+        }
 
         // At run time the SDK's generated startup code (found on the entry assembly) does this; here the test
         // runner is the entry assembly, so the extension's start-up is applied by hand.

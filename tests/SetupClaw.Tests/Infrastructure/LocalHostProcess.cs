@@ -59,6 +59,9 @@ public sealed class LocalHostProcess : IAsyncDisposable
             ["LocalHost__Url"] = baseUrl.ToString(),
             ["App__PublicBaseUrl"] = baseUrl.ToString(),
             ["Stripe__SecretKey"] = "",
+            // Emails go to the state directory's outbox unless a test starts an SMTP server (CustomerPagesFixture).
+            ["Email__SmtpHost"] = "",
+            ["Email__OutboxDirectory"] = Path.Combine(stateDirectory, "outbox"),
             ["Stripe__WebhookSecret"] = WebhookSecret,
             ["Security__EncryptionKey"] = Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()),
             ["Security__AdminKey"] = AdminKey,

@@ -42,6 +42,7 @@ public sealed class ProductionSettingsTests
         // Reachable by others without a Stripe key, the offline checkout would provision anyone for free.
         Assert.Contains("Stripe:SecretKey is required", refused.Message, StringComparison.Ordinal);
         Assert.Contains("App:PublicBaseUrl must be this host's public https address", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("Email:SmtpHost is required", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -51,6 +52,7 @@ public sealed class ProductionSettingsTests
         // A restricted key (rk_…) is accepted as well as a secret one; an obvious placeholder, never a real key.
         settings["Stripe:SecretKey"] = "rk_test_placeholder_not_a_real_key";
         settings["App:PublicBaseUrl"] = "https://claw.example.com";
+        settings["Email:SmtpHost"] = "smtp.example.com";
         Assert.Empty(ProductionSettings.Problems(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), reachable: true));
     }
 
