@@ -23,7 +23,7 @@ public sealed class OperatorHandler(
     OrphanStore orphans, OrphanSweeper sweeper, LifecycleStore lifecycleStore, LifecycleScheduler lifecycle, ICustomerStore customers,
     StripeReader stripe, PlanCatalog plans, SecretRotation rotation, AssistantBackfill backfill, Gateway.ModelUsageStore usage,
     Providers.IDatabaseProvider database, Providers.IComputeProvider compute,
-    RequestLimits limits, IOptions<StripeOptions> stripeOptions,
+    RequestLimits limits, Email.EmailOutbox emails, IOptions<StripeOptions> stripeOptions,
     IOptions<SweepOptions> sweep, Pool.PoolStore pool, IOptionsMonitor<Pool.PoolOptions> poolOptions, TimeProvider clock)
 {
     /// <summary>
@@ -212,6 +212,10 @@ public sealed class OperatorHandler(
             provisionedAt = customer.ProvisionedAt,
             failureReason = customer.FailureReason,
             lifecycleError = customer.LifecycleError,
+            // The reference a failed customer is shown (the run's operation id), to find the run in the logs.
+            reference = Provisioning.CustomerFacing.Reference(customer.Id, customer.OrchestrationId),
+            // What was sent and what is still being retried; never a body (a sign-in link is a credential).
+            emails = await emails.ListAsync(customer.Id, cancellationToken),
             // What the providers hold for this customer now (each lists its SetupClaw resources).
             resources = new
             {
