@@ -232,7 +232,7 @@ public sealed partial class StripeWebhookHandler(
         if (state is null)
         {
             // A failed attempt Stripe will retry: the assistant keeps running, and the customer is told to check the card.
-            if (bound is not null && stripeEvent.Type == EventTypes.InvoicePaymentFailed)
+            if (bound is { Status: CustomerStatus.Active } && stripeEvent.Type == EventTypes.InvoicePaymentFailed)
             {
                 await emails.PaymentFailedAsync(bound, stripeEvent.Id,
                     invoice.NextPaymentAttempt is { } next ? new DateTimeOffset(DateTime.SpecifyKind(next, DateTimeKind.Utc)) : null, cancellationToken);

@@ -68,6 +68,8 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        // From the runtime's write on, nothing is cancelled half-way: a runtime holding the new key while this database
+        // kept the old one would lock the customer out. If the commit fails after all, the old identity is put back.
         await apply(customer with
         {
             ApiKeyHash = apiKeyHash,
@@ -75,8 +77,17 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             ApiKeyEncrypted = null,
             GatewayTokenHash = gatewayTokenHash,
             GatewayTokenEncrypted = gatewayTokenEncrypted,
-        }, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        }, CancellationToken.None);
+        try
+        {
+            await transaction.CommitAsync(CancellationToken.None);
+        }
+        catch
+        {
+            await apply(customer, CancellationToken.None);
+            throw;
+        }
+
         return true;
     }
 

@@ -96,7 +96,8 @@ public sealed partial class DashboardHandler(
         }
 
         var owned = await store.ListByEmailAsync(email, cancellationToken);
-        if (owned.Count > 0)
+        // One sign-in email a minute per address, whoever asks: nobody can fill an inbox from many addresses.
+        if (owned.Count > 0 && !await emails.SentRecentlyAsync(email, CustomerEmails.SignIn, TimeSpan.FromMinutes(1), cancellationToken))
         {
             var links = new List<(Customer, string)>();
             foreach (var customer in owned)
@@ -153,7 +154,7 @@ public sealed partial class DashboardHandler(
         var customer = session.Customer!;
         var plan = PlanCatalog.TryGet(customer.Plan, out var known) ? known : Plan.StarterPlan;
         AssistantFacts? facts = null;
-        if (OpenDatabase(customer) is { } connection)
+        if (LiveDatabase(customer) is { } connection)
         {
             try
             {
@@ -217,7 +218,7 @@ public sealed partial class DashboardHandler(
             return Answers.NoStore(Problems.Forbidden($"{skill} is part of the {on} plan; you are on {plan.DisplayName}. Change plan under Manage billing."));
         }
 
-        if (OpenDatabase(customer) is not { } connection || customer.Status is not (CustomerStatus.Active or CustomerStatus.Suspended))
+        if (LiveDatabase(customer) is not { } connection)
         {
             return Answers.NoStore(Problems.Conflict("Assistant not running", "Skills can be changed while your assistant is running."));
         }
@@ -241,9 +242,10 @@ public sealed partial class DashboardHandler(
         var customer = session.Customer!;
         var key = Secrets.NewApiKey();
         var gateway = Secrets.NewGatewayToken();
-        var rotated = customer.Status == CustomerStatus.Active && PlanCatalog.TryGet(customer.Plan, out var plan) && await store.RotateCredentialsAsync(
+        // The plan is the locked row's (a plan change may have finished since this request read the customer).
+        var rotated = customer.Status == CustomerStatus.Active && await store.RotateCredentialsAsync(
             customer.Id, Secrets.Hash(key), Secrets.Hint(key), Secrets.Hash(gateway), secretBox.Seal(gateway, customer.Id, SealedColumns.GatewayToken),
-            (updated, ct) => identities.WriteAsync(updated, plan, ct), cancellationToken);
+            (updated, ct) => identities.WriteAsync(updated, PlanCatalog.Get(updated.Plan), ct), cancellationToken);
         if (!rotated)
         {
             return Answers.NoStore(Problems.Conflict("Key not rotated",
@@ -265,7 +267,7 @@ public sealed partial class DashboardHandler(
 
         var customer = session.Customer!;
         byte[] export;
-        if (OpenDatabase(customer) is { } connection && customer.Status is not (CustomerStatus.Deprovisioning or CustomerStatus.Deprovisioned))
+        if (LiveDatabase(customer) is { } connection)
         {
             export = (await customerData.ExportAsync(connection, cancellationToken)).Content;
         }
@@ -312,7 +314,8 @@ public sealed partial class DashboardHandler(
     private async Task<(Customer? Customer, string? Token, IResult? Refusal)> SessionAsync(HttpRequest request, bool changesState, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var token = request.Cookies[SecureCookieName] ?? request.Cookies[LoopbackCookieName];
+        // Only the cookie this kind of request sets: over https the __Host- one, which a sibling subdomain cannot plant.
+        var token = request.Cookies[CookieName(request)];
         var customerId = token is { Length: > 0 and < 200 } ? await sessions.CustomerOfAsync(token, cancellationToken) : null;
         if (customerId is null || await store.GetAsync(customerId, cancellationToken) is not { } customer)
         {
@@ -334,8 +337,11 @@ public sealed partial class DashboardHandler(
             Results.Ok(new { redirect = "/dashboard" })));
     }
 
-    private string? OpenDatabase(Customer customer) =>
-        customer.DatabaseUrlEncrypted is { } sealedUrl ? secretBox.Open(sealedUrl, customer.Id, SealedColumns.DatabaseUrl) : null;
+    /// <summary>The customer's database while its assistant exists (running or suspended); null while it is set up or after it stopped.</summary>
+    private string? LiveDatabase(Customer customer) =>
+        customer is { Status: CustomerStatus.Active or CustomerStatus.Suspended, DatabaseUrlEncrypted: { } sealedUrl }
+            ? secretBox.Open(sealedUrl, customer.Id, SealedColumns.DatabaseUrl)
+            : null;
 
     /// <summary>Until when a stopped customer's archive is kept; null when there is none (or it is past).</summary>
     private async Task<DateTimeOffset?> KeptUntilAsync(Customer customer, CancellationToken cancellationToken)
@@ -345,8 +351,7 @@ public sealed partial class DashboardHandler(
             return null;
         }
 
-        var archive = await lifecycle.GetArchiveAsync(customer.Id, cancellationToken);
-        var until = archive?.ArchivedAt + options.Value.ArchiveRetention;
+        var until = await lifecycle.ArchivedAtAsync(customer.Id, cancellationToken) + options.Value.ArchiveRetention;
         return until > clock.GetUtcNow() ? until : null;
     }
 

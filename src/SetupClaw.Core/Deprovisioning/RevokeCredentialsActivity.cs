@@ -23,13 +23,24 @@ public sealed partial class RevokeCredentialsActivity(
     {
         await Store.CompleteDeprovisioningAsync(customerId, cancellationToken);
         LogDone(logger, customerId);
-        if (await Store.GetAsync(customerId, cancellationToken) is { } customer)
+        try
         {
-            var archive = await lifecycle.GetArchiveAsync(customerId, cancellationToken);
-            await emails.CancelledAsync(customer, archive?.ArchivedAt + dashboard.Value.ArchiveRetention, cancellationToken);
+            if (await Store.GetAsync(customerId, cancellationToken) is { } customer)
+            {
+                var archivedAt = await lifecycle.ArchivedAtAsync(customerId, cancellationToken);
+                await emails.CancelledAsync(customer, archivedAt + dashboard.Value.ArchiveRetention, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The customer is deprovisioned either way: an email never fails the step.
+            LogEmailFailed(logger, customerId, e);
         }
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not queue the cancellation email of {CustomerId}")]
+    private static partial void LogEmailFailed(ILogger logger, string customerId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "[DEPROVISION COMPLETE] {CustomerId}")]
     private static partial void LogDone(ILogger logger, string customerId);

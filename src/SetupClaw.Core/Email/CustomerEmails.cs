@@ -20,17 +20,22 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
     public const string Suspended = "suspended";
     public const string Cancelled = "cancelled";
 
+    /// <summary>Whether an email of <paramref name="kind"/> went to <paramref name="email"/> within <paramref name="window"/> (a sign-in link a minute, at most).</summary>
+    public Task<bool> SentRecentlyAsync(string email, string kind, TimeSpan window, CancellationToken cancellationToken) =>
+        outbox.SentRecentlyAsync(email, kind, window, cancellationToken);
+
     private Uri DashboardUrl => new(app.Value.PublicBaseUrl, "/dashboard");
 
     public Task<bool> WelcomeAsync(Customer customer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customer);
         var plan = PlanOf(customer);
+        var hint = customer.ApiKeyHint is { Length: >= 4 } h ? $"Your API key ends in {h[^4..]}. " : "";
         return SendAsync(customer, $"{Welcome}:{customer.Id}", Welcome, $"{AssistantOf(customer)} is ready",
             [
                 $"Your assistant {AssistantOf(customer)} is running on the {plan.DisplayName} plan.",
                 $"Its address: {customer.AccessUrl}",
-                $"Your API key ends in {customer.ApiKeyHint?[^4..]}. It was shown once on the setup page; if you did not keep it, rotate it from the dashboard.",
+                $"{hint}It was shown once on the setup page; if you did not keep it, rotate it from the dashboard.",
             ],
             ("Open your dashboard", DashboardUrl), cancellationToken);
     }
@@ -101,6 +106,20 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
         Customer customer, string dedupeKey, string kind, string subject, IReadOnlyList<string> lines, IReadOnlyList<(string Label, Uri Url)> buttons,
         CancellationToken cancellationToken)
     {
+        try
+        {
+            return outbox.EnqueueAsync(customer, dedupeKey, Compose(customer, kind, subject, lines, buttons), cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Composing failed (a template's bug): logged, and never thrown into the step that sends it.
+            return Task.FromResult(outbox.ComposeFailed(customer.Id, kind, e));
+        }
+    }
+
+    private static EmailMessage Compose(
+        Customer customer, string kind, string subject, IReadOnlyList<string> lines, IReadOnlyList<(string Label, Uri Url)> buttons)
+    {
         var greeting = string.IsNullOrWhiteSpace(customer.Name) ? "Hello," : $"Hello {customer.Name},";
         var text = string.Join("\n\n", [greeting, .. lines, .. buttons.Select(b => $"{b.Label}: {b.Url}"), "The SetupClaw team"]) + "\n";
         var html =
@@ -111,6 +130,6 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
             {string.Concat(buttons.Select(b => $"<p><a href=\"{WebUtility.HtmlEncode(b.Url.ToString())}\" style=\"display:inline-block;background:#2f5bea;color:#fff;padding:.6rem 1rem;border-radius:.4rem;text-decoration:none\">{WebUtility.HtmlEncode(b.Label)}</a></p>"))}
             <p style="color:#5b6475">The SetupClaw team</p></body></html>
             """;
-        return outbox.EnqueueAsync(customer, dedupeKey, new EmailMessage(customer.Email, subject, text, html, kind), cancellationToken);
+        return new EmailMessage(customer.Email, subject, text, html, kind);
     }
 }

@@ -58,6 +58,13 @@ public sealed partial class EmailOutbox(
         }
     }
 
+    /// <summary>Logs an email that could not even be composed; false (not queued).</summary>
+    public bool ComposeFailed(string customerId, string kind, Exception exception)
+    {
+        LogEnqueueFailed(logger, kind, customerId, exception);
+        return false;
+    }
+
     /// <summary>What the operator sees of a customer's emails: kinds, times, attempts, the last error; never a body.</summary>
     public async Task<IReadOnlyList<EmailRecord>> ListAsync(string customerId, CancellationToken cancellationToken)
     {
@@ -141,17 +148,22 @@ public sealed partial class EmailOutbox(
         base.Dispose();
     }
 
-    /// <summary>Takes the oldest due email and pushes its next attempt out first, so a crash mid-send retries it later rather than never.</summary>
+    /// <summary>How long a claimed email is someone's: longer than any send (MailKit's timeout is 30 s per step), so no other instance sends it meanwhile.</summary>
+    public static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Takes the oldest due email under a lease (its next attempt pushed <see cref="ClaimLease"/> out), so another
+    /// instance does not send it meanwhile and a crash mid-send retries it later rather than never.
+    /// </summary>
     private async Task<DueEmail?> ClaimAsync(CancellationToken cancellationToken)
     {
         await using var command = Sql.Command(db,
             """
-            update emails set attempts = attempts + 1,
-                next_attempt_at = now() + make_interval(secs => least(@base * power(2, attempts), 3600))
+            update emails set attempts = attempts + 1, next_attempt_at = now() + @lease
             where id = (select id from emails where sent_at is null and gave_up_at is null and next_attempt_at <= now()
                         order by id limit 1 for update skip locked)
             returning id, customer_id, kind, recipient, subject, body_sealed, attempts
-            """, ("base", options.Value.RetryAfter.TotalSeconds));
+            """, ("lease", ClaimLease));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? new DueEmail(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
@@ -166,19 +178,19 @@ public sealed partial class EmailOutbox(
             var body = due.BodySealed is null ? throw new InvalidOperationException("The email's body is gone.")
                 : JsonSerializer.Deserialize<SealedBody>(secretBox.Open(due.BodySealed, due.CustomerId, SealedColumn))!;
             await sender.SendAsync(new EmailMessage(due.Recipient, due.Subject, body.Text, body.Html, due.Kind), cancellationToken);
-            await Sql.ExecuteAsync(db, "update emails set sent_at = now(), body_sealed = null, last_error = null where id = @id", CancellationToken.None, ("id", due.Id));
-            LogSent(logger, due.Kind, due.CustomerId, due.Attempts);
-            return true;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             var giveUp = due.Attempts >= options.Value.MaxAttempts || due.BodySealed is null;
+            // Not accepted: the next attempt after a doubling delay (15 s, 30 s, 1 min, … at most an hour).
             await Sql.ExecuteAsync(db,
                 """
                 update emails set last_error = @error,
+                    next_attempt_at = now() + make_interval(secs => least(@base * power(2, attempts - 1), 3600)),
                     gave_up_at = case when @give_up then now() end, body_sealed = case when @give_up then null else body_sealed end
                 where id = @id
-                """, CancellationToken.None, ("id", due.Id), ("error", $"{e.GetType().Name}: {e.Message}"), ("give_up", giveUp));
+                """, CancellationToken.None, ("id", due.Id), ("error", $"{e.GetType().Name}: {e.Message}"), ("give_up", giveUp),
+                ("base", options.Value.RetryAfter.TotalSeconds));
             if (giveUp)
             {
                 LogGaveUp(logger, due.Kind, due.CustomerId, due.Attempts, e);
@@ -190,7 +202,18 @@ public sealed partial class EmailOutbox(
 
             return false;
         }
+
+        // Accepted by the server: recorded outside the retry above, so a failure here never sends it again (within the lease).
+        await Sql.ExecuteAsync(db, "update emails set sent_at = now(), body_sealed = null, last_error = null where id = @id", CancellationToken.None, ("id", due.Id));
+        LogSent(logger, due.Kind, due.CustomerId, due.Attempts);
+        return true;
     }
+
+    /// <summary>Whether an email of <paramref name="kind"/> to <paramref name="recipient"/> was queued within <paramref name="window"/>.</summary>
+    public async Task<bool> SentRecentlyAsync(string recipient, string kind, TimeSpan window, CancellationToken cancellationToken) =>
+        await Sql.ScalarAsync<bool>(db,
+            "select exists (select 1 from emails where lower(recipient) = lower(@to) and kind = @kind and created_at > now() - @window)",
+            cancellationToken, ("to", recipient), ("kind", kind), ("window", window));
 
     private sealed record SealedBody(string Text, string Html);
 

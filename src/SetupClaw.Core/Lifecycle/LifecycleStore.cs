@@ -297,6 +297,12 @@ public sealed class LifecycleStore(NpgsqlDataSource db)
         return await reader.ReadAsync(cancellationToken) ? (reader.GetFieldValue<DateTimeOffset>(0), reader.GetFieldValue<byte[]>(1)) : null;
     }
 
+    /// <summary>When the customer's archive was made, or null; without reading the archive itself.</summary>
+    public async Task<DateTimeOffset?> ArchivedAtAsync(string customerId, CancellationToken cancellationToken) =>
+        await Sql.ScalarAsync<DateTime?>(db, "select archived_at from customer_archives where customer_id = @id", cancellationToken, ("id", customerId)) is { } at
+            ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc))
+            : null;
+
     /// <summary>Deletes archives older than <paramref name="retention"/> (the customer was told the date); returns how many.</summary>
     public Task<int> PurgeArchivesAsync(TimeSpan retention, CancellationToken cancellationToken) =>
         Sql.ExecuteAsync(db, "delete from customer_archives where archived_at < now() - @retention", cancellationToken, ("retention", retention));

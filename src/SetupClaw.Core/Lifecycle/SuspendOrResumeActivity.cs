@@ -27,9 +27,10 @@ public sealed class SuspendOrResumeActivity(ICustomerStore customers, ICustomerD
         await (input.Suspended
             ? customers.SuspendAsync(input.CustomerId, CancellationToken.None)
             : customers.ResumeAsync(input.CustomerId, CancellationToken.None));
-        if (input.Suspended)
+        // One email per suspension (its start time tells a later suspension from a retried step of this one).
+        if (input.Suspended && await customers.GetAsync(input.CustomerId, CancellationToken.None) is { SuspendedAt: { } since } suspended)
         {
-            await emails.SuspendedAsync(customer, context.InstanceId, CancellationToken.None);
+            await emails.SuspendedAsync(suspended, since.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
         }
         return true;
     }

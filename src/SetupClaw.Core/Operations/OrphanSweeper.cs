@@ -39,9 +39,6 @@ public sealed partial class OrphanSweeper(
         var errors = new List<string>();
         await leases.DropParkedAsync(startedAt - ParkedEventLifetime, cancellationToken);
         await customers.EraseExpiredApiKeyCopiesAsync(security.Value.ApiKeyRevealWindow, cancellationToken);
-        // What customers were told: a cancelled customer's archive is kept for Dashboard:ArchiveRetention, then deleted.
-        await leases.PurgeArchivesAsync(dashboard.Value.ArchiveRetention, cancellationToken);
-        await sessions.PurgeExpiredAsync(cancellationToken);
         if (lifecycle.IsPaused)
         {
             // The rollback switch: no run starts and nothing is deleted; the sweep after resuming does both.
@@ -49,6 +46,18 @@ public sealed partial class OrphanSweeper(
             const string Note = "provisioning is paused: no lifecycle run started, no orphan removed";
             await orphans.RecordSweepAsync(new SweepRecord(startedAt, clock.GetUtcNow(), 0, 0, open, 0, 0, Note), cancellationToken);
             return new SweepReport(0, 0, open, 0, 0, [Note], Paused: true);
+        }
+
+        // What customers were told: a cancelled customer's archive is kept for Dashboard:ArchiveRetention, then deleted
+        // (not while paused: the rollback switch deletes nothing). Spent sessions and sign-in links go too.
+        try
+        {
+            await leases.PurgeArchivesAsync(dashboard.Value.ArchiveRetention, cancellationToken);
+            await sessions.PurgeExpiredAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            errors.Add($"purging expired archives and sessions failed: {e.Message}");
         }
 
         var runs = await lifecycle.RecoverAsync(durable, claimedBefore, cancellationToken);

@@ -57,8 +57,13 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
             Assert.DoesNotContain(await context.CookiesAsync(), c => c.Name == "claw_session");
         }
 
-        // A fresh link that has expired (15 minutes passed): refused.
+        // Asked again within the minute: the same answer, but no second email (nobody can fill an inbox).
         using var http = stack.Host.CreateClient();
+        (await http.PostAsJsonAsync("/api/dashboard/sign-in-link", new { email })).EnsureSuccessStatusCode();
+        Assert.Equal(1, await stack.Database.CountAsync($"select count(*) from emails where recipient = '{email}' and kind = 'sign_in'"));
+
+        // A minute later a fresh link comes; once it has expired (15 minutes passed) it is refused.
+        await stack.Database.ExecuteAsync($"update emails set created_at = created_at - interval '2 minutes' where recipient = '{email}' and kind = 'sign_in'");
         (await http.PostAsJsonAsync("/api/dashboard/sign-in-link", new { email })).EnsureSuccessStatusCode();
         var expired = await SignInLinkAsync(email, 2);
         await stack.Database.ExecuteAsync($"update sign_in_links set expires_at = now() - interval '1 second' where customer_id = '{customerId}' and used_at is null");
