@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using SetupClaw.Billing;
 using SetupClaw.Customers;
 using SetupClaw.Lifecycle;
@@ -291,6 +292,34 @@ public sealed class StripeReadTests : IAsyncLifetime
         var customer = (await stack.CustomerAsync(customerId))!;
         Assert.Equal(CustomerStatus.Active, customer.Status);
         Assert.Equal(Plan.Team, customer.Plan);
+    }
+
+    [Fact]
+    public async Task ManageBilling_OpensAStripeCustomerPortalSession_ForTheCustomersStripeCustomer_ReturningToTheDashboard()
+    {
+        var (customerId, sessionId, _) = await stack.SignupForCheckoutAsync("tess@example.com", Plan.Pro);
+        var subscriptionId = Stripe.Pay(sessionId);
+        await stack.SendAsync(StripeEventFactory.CheckoutCompleted(customerId, "tess@example.com", DateTimeOffset.UtcNow.AddSeconds(-30), sessionId, subscriptionId: subscriptionId));
+        await stack.SettledAsync(TimeSpan.FromSeconds(60));
+        var customer = (await stack.CustomerAsync(customerId))!;
+        Assert.Equal(CustomerStatus.Active, customer.Status);
+        Stripe.Customers[customer.StripeCustomerId!] = true;
+
+        var session = await stack.App.Services.GetRequiredService<SetupClaw.Dashboard.CustomerSessions>().StartAsync(customerId, TimeSpan.FromHours(1), default);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/dashboard/billing") { Content = JsonContent.Create(new { }) };
+        request.Headers.Add("Cookie", "claw_session=" + session);
+        request.Headers.Add("X-CSRF-Token", SetupClaw.Dashboard.CustomerSessions.CsrfTokenOf(session));
+        using var answer = await stack.Http.SendAsync(request);
+        var body = await answer.Content.ReadAsStringAsync();
+        Assert.True(answer.IsSuccessStatusCode, body);
+
+        var url = JsonDocument.Parse(body).RootElement.GetProperty("url").GetString();
+        Assert.StartsWith("https://billing.stripe.com/p/session/test_", url, StringComparison.Ordinal);
+        var portal = Assert.Single(Stripe.PortalSessions);
+        Assert.Equal(customer.StripeCustomerId, portal.Customer);
+        Assert.Equal(new Uri(stack.Http.BaseAddress!, "/dashboard").ToString(), portal.ReturnUrl);
+        // With Stripe configured there is no stand-in portal.
+        Assert.Equal(HttpStatusCode.NotFound, (await stack.Http.GetAsync("/billing/portal")).StatusCode);
     }
 
     [Fact]

@@ -38,6 +38,12 @@ public sealed class StripeSimulator : SimulatorHost
     /// <summary>The account's webhook endpoints: url, status, enabled events.</summary>
     public ConcurrentBag<(string Url, string Status, string[] Events)> WebhookEndpoints { get; } = [];
 
+    /// <summary>Stripe customers this account holds (besides those of <see cref="Subscriptions"/>): a portal session needs one.</summary>
+    public ConcurrentDictionary<string, bool> Customers { get; } = new();
+
+    /// <summary>Customer Portal sessions created: the customer and the return URL.</summary>
+    public ConcurrentQueue<(string Customer, string? ReturnUrl)> PortalSessions { get; } = new();
+
     public Uri ApiBase => BaseUrl;
 
     public static async Task<StripeSimulator> StartAsync()
@@ -72,6 +78,9 @@ public sealed class StripeSimulator : SimulatorHost
             case ("POST", ["v1", "checkout", "sessions"]):
                 await CreateSessionAsync(context, body);
                 return;
+            case ("POST", ["v1", "billing_portal", "sessions"]):
+                await CreatePortalSessionAsync(context, body);
+                return;
             case ("GET", ["v1", "subscriptions", var id]) when Subscriptions.TryGetValue(id, out var subscription):
                 await WriteAsync(context, Subscription(id, subscription.Status, subscription.PriceId, subscription.Customer));
                 return;
@@ -90,6 +99,42 @@ public sealed class StripeSimulator : SimulatorHost
                 await ErrorAsync(context, 404, "invalid_request_error", null, $"Unrecognized request URL ({request.Method}: {path}).");
                 return;
         }
+    }
+
+    /// <summary><c>POST /v1/billing_portal/sessions</c>: <c>customer</c> is required and must exist; <c>return_url</c> must be a URL when given.</summary>
+    private async Task CreatePortalSessionAsync(HttpContext context, string body)
+    {
+        var form = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(body).ToDictionary(f => f.Key, f => f.Value.ToString());
+        if (form.GetValueOrDefault("customer") is not { Length: > 0 } customer)
+        {
+            Violations.Enqueue("portal session: Missing required param: customer.");
+            await ErrorAsync(context, 400, "invalid_request_error", "parameter_missing", "Missing required param: customer.");
+            return;
+        }
+
+        if (!Customers.ContainsKey(customer) && !Subscriptions.Values.Any(s => s.Customer == customer))
+        {
+            await ErrorAsync(context, 400, "invalid_request_error", "resource_missing", $"No such customer: '{customer}'");
+            return;
+        }
+
+        var returnUrl = form.GetValueOrDefault("return_url");
+        if (returnUrl is not null && !Uri.TryCreate(returnUrl, UriKind.Absolute, out _))
+        {
+            Violations.Enqueue("portal session: return_url is not a URL");
+            await ErrorAsync(context, 400, "invalid_request_error", "url_invalid", "Not a valid URL");
+            return;
+        }
+
+        PortalSessions.Enqueue((customer, returnUrl));
+        var id = "bps_test_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        var session = Fixture("billing_portal.session");
+        session["id"] = id;
+        session["customer"] = customer;
+        session["return_url"] = returnUrl;
+        session["livemode"] = false;
+        session["url"] = "https://billing.stripe.com/p/session/test_" + id[9..];
+        await WriteAsync(context, session);
     }
 
     private async Task CreateSessionAsync(HttpContext context, string body)
