@@ -65,6 +65,30 @@ public sealed class ProvisioningStatusHandler(
                 : new StepView(name, status == CustomerStatus.Failed ? "skipped" : "pending", null, null))
             .ToList();
         steps.AddRange(latest.Values.Where(s => !plan.Contains(s.Name)).Select(s => new StepView(s.Name, s.Status, s.StartedAt, s.CompletedAt)));
+        return DeploymentUntilItFinished(steps, latest, status);
+    }
+
+    /// <summary>
+    /// The deploy step's record closes when the deployment is started; the build and the wait for it follow before the
+    /// health check. A customer sees "starting your assistant" running until then, and its duration to the health check.
+    /// </summary>
+    private static List<StepView> DeploymentUntilItFinished(List<StepView> steps, Dictionary<string, StepRecord> latest, string status)
+    {
+        var index = steps.FindIndex(s => s is { Name: Steps.Deploy, Status: "completed" });
+        if (index < 0)
+        {
+            return steps;
+        }
+
+        if (latest.TryGetValue(Steps.HealthCheck, out var health))
+        {
+            steps[index] = steps[index] with { CompletedAt = health.StartedAt };
+        }
+        else if (status == CustomerStatus.Provisioning)
+        {
+            steps[index] = steps[index] with { Status = "running", CompletedAt = null };
+        }
+
         return steps;
     }
 

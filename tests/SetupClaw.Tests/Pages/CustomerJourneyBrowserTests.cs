@@ -42,8 +42,8 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
         // Pay → the success page shows the steps advancing (deployments take 3 s here), then the key with Copy.
         await page.GetByRole(AriaRole.Button, new() { Name = "Pay" }).ClickAsync();
         await page.WaitForURLAsync(new Regex("/success/"));
-        // While the deployment is under way some steps are shown done and later ones still waiting.
-        await Expect(page.Locator("#steps:has(li.completed):has(li.pending)")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+        // While the deployment builds (3 s here) it is shown running, the steps before it done, the later ones waiting.
+        await Expect(page.Locator("#steps:has(li.completed):has(li.running[data-step='deploy']):has(li.pending)")).ToBeVisibleAsync(new() { Timeout = 60_000 });
         await Expect(page.Locator("li.completed[data-step='reserve_credentials'] .state")).ToHaveTextAsync(new Regex(@"done · \d+(\.\d)? s"));
         await CustomerPagesFixture.ScreenshotAsync(page, "03-success-progress");
 
@@ -52,6 +52,10 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
         var accessUrl = await page.Locator("#access-url").TextContentAsync() ?? "";
         Assert.StartsWith("http://127.0.0.1:", accessUrl, StringComparison.Ordinal);
         await Expect(page.Locator("#steps li.completed")).ToHaveCountAsync(await page.Locator("#steps li").CountAsync());
+        // The deployment's step covers the build: it ends where the health check begins.
+        var statusToken = await page.EvaluateAsync<string>("id => sessionStorage.getItem('statusToken:' + id)", customerId);
+        var steps = (await stack.Client.StatusAsync(customerId, statusToken)).Body.GetProperty("steps").EnumerateArray().ToDictionary(x => x.GetProperty("name").GetString()!);
+        Assert.Equal(steps["health_check"].GetProperty("startedAt").GetDateTimeOffset(), steps["deploy"].GetProperty("completedAt").GetDateTimeOffset());
         await page.GetByRole(AriaRole.Button, new() { Name = "Copy the API key" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Copy the API key" })).ToHaveTextAsync("Copied");
         Assert.Equal(apiKey, await page.EvaluateAsync<string>("() => navigator.clipboard.readText()"));
