@@ -8,8 +8,8 @@ using SetupClaw.Providers.Local;
 namespace SetupClaw.LocalHost;
 
 /// <summary>
-/// The local host's upkeep. At start it brings back the runtimes of active and suspended customers (local runtimes
-/// die with the host) and, with the in-memory backend (which forgets every run on restart), starts again at once the
+/// The local host's upkeep. At start it brings back the runtimes of customers and pool members (local runtimes die
+/// with the host; a few at a time, provisioning customers first, the rest beside the first sweep) and, with the in-memory backend (which forgets every run on restart), starts again at once the
 /// lifecycle runs the control database says were in flight; their steps adopt what the lost run created. Then it
 /// sweeps every <c>Sweep:IntervalSeconds</c> (the Functions app's timer does this in Azure).
 /// </summary>
@@ -26,31 +26,18 @@ internal sealed partial class LocalRecovery(
         using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
         await started.Task.WaitAsync(stoppingToken);
 
-        // Provisioning too: a saga that was waiting on its deployment (or checking its health) when the host died
-        // finds the same deployment running again.
-        foreach (var status in new[] { CustomerStatus.Active, CustomerStatus.Suspended, CustomerStatus.Provisioning })
+        // Runtimes die with the host: bring them back, at most Providers:Local:MaxConcurrentRestores at once (each
+        // until it listens). Customers still provisioning first (their saga may be waiting on that very deployment),
+        // then, without holding up the sweep that restarts lost runs, running and suspended customers and the pool.
+        if (compute is LocalComputeProvider local)
         {
-            foreach (var customer in await store.ListByStatusAsync(status, stoppingToken))
-            {
-                // Only local runtimes die with the host; a Railway service keeps running without it.
-                if (compute is LocalComputeProvider local && customer.RailwayServiceId is { } serviceId && local.Exists(serviceId) &&
-                    local.WasDeployed(serviceId) && !local.IsRunning(serviceId))
-                {
-                    await local.RestoreAsync(serviceId, stoppingToken);
-                    LogRestored(logger, customer.Id, serviceId);
-                }
-            }
-        }
-
-        // Pool members too: a ready member whose runtime died would fail its next health check and be replaced.
-        foreach (var member in await pool.ListAsync(stoppingToken))
-        {
-            if (compute is LocalComputeProvider local && member is { Status: Pool.PoolStatus.Ready or Pool.PoolStatus.Warming, ServiceId: { } serviceId } &&
-                local.Exists(serviceId) && local.WasDeployed(serviceId) && !local.IsRunning(serviceId))
-            {
-                await local.RestoreAsync(serviceId, stoppingToken);
-                LogRestored(logger, member.Id, serviceId);
-            }
+            await RestoreAsync(local, await ServicesOfAsync(local, [CustomerStatus.Provisioning], stoppingToken), stoppingToken);
+            var rest = (await ServicesOfAsync(local, [CustomerStatus.Active, CustomerStatus.Suspended], stoppingToken))
+                .Concat((await pool.ListAsync(stoppingToken))
+                    .Where(m => m is { Status: Pool.PoolStatus.Ready or Pool.PoolStatus.Warming, ServiceId: not null } && NeedsRestore(local, m.ServiceId!))
+                    .Select(m => (m.Id, m.ServiceId!)))
+                .ToList();
+            restores = Task.Run(() => RestoreAsync(local, rest, stoppingToken), CancellationToken.None);
         }
 
         // The in-memory backend forgot every run claimed before this host started: those start again at once. Runs
@@ -68,6 +55,46 @@ internal sealed partial class LocalRecovery(
             await SweepAsync(options.Value.ClaimedBefore(clock.GetUtcNow()), stoppingToken);
         }
     }
+
+    /// <summary>The restores started in the background at start (tests and the host's shutdown may wait for them).</summary>
+    public Task Restores => restores;
+
+    private Task restores = Task.CompletedTask;
+
+    private static bool NeedsRestore(LocalComputeProvider local, string serviceId) =>
+        local.Exists(serviceId) && local.WasDeployed(serviceId) && !local.IsRunning(serviceId);
+
+    private async Task<List<(string OwnerId, string ServiceId)>> ServicesOfAsync(LocalComputeProvider local, string[] statuses, CancellationToken cancellationToken)
+    {
+        var services = new List<(string, string)>();
+        foreach (var status in statuses)
+        {
+            services.AddRange((await store.ListByStatusAsync(status, cancellationToken))
+                .Where(c => c.RailwayServiceId is { } id && NeedsRestore(local, id))
+                .Select(c => (c.Id, c.RailwayServiceId!)));
+        }
+
+        return services;
+    }
+
+    private async Task RestoreAsync(LocalComputeProvider local, IReadOnlyList<(string OwnerId, string ServiceId)> services, CancellationToken cancellationToken)
+    {
+        await Task.WhenAll(services.Select(async s =>
+        {
+            try
+            {
+                await local.RestoreAsync(s.ServiceId, cancellationToken);
+                LogRestored(logger, s.OwnerId, s.ServiceId);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogRestoreFailed(logger, s.OwnerId, s.ServiceId, e);
+            }
+        }));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not restore the runtime of {OwnerId} ({ServiceId}); its next health check or lifecycle run deals with it")]
+    private static partial void LogRestoreFailed(ILogger logger, string ownerId, string serviceId, Exception exception);
 
     private async Task SweepAsync(DateTimeOffset claimedBefore, CancellationToken cancellationToken)
     {

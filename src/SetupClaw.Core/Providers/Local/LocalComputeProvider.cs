@@ -22,6 +22,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private readonly ILogger<LocalComputeProvider> logger;
     private readonly string stateDirectory;
     private readonly string runtimePath;
+    private readonly SemaphoreSlim restoreSlots;
+    private int restoring;
+    private int peakRestoring;
 
     public LocalComputeProvider(IOptions<LocalProviderOptions> options, ILogger<LocalComputeProvider> logger)
     {
@@ -30,7 +33,14 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         stateDirectory = Path.GetFullPath(this.options.StateDirectory ?? Path.Combine(".local", "services"));
         runtimePath = Path.GetFullPath(this.options.RuntimePath ?? Path.Combine(AppContext.BaseDirectory, "SetupClaw.Runtime.dll"));
         Directory.CreateDirectory(stateDirectory);
+        restoreSlots = new SemaphoreSlim(Math.Max(1, this.options.MaxConcurrentRestores));
     }
+
+    /// <summary>Restores under way now (started, not yet listening).</summary>
+    public int Restoring => Volatile.Read(ref restoring);
+
+    /// <summary>The most restores that were ever under way at once (never above <see cref="LocalProviderOptions.MaxConcurrentRestores"/>).</summary>
+    public int PeakRestoring => Volatile.Read(ref peakRestoring);
 
     public async Task<ServiceResource> CreateServiceAsync(ServiceRequest request, CancellationToken cancellationToken)
     {
@@ -91,12 +101,48 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     /// Starts the service's last deployment again, under the same deployment id, after the host restarted (local
     /// runtimes die with it): a saga that was waiting on that deployment sees it come up, as it would on Railway.
     /// </summary>
+    /// <remarks>
+    /// At most <see cref="LocalProviderOptions.MaxConcurrentRestores"/> at once, each until its runtime listens: a host
+    /// with many customers comes back smoothly instead of starting every runtime in the same second on the same cores,
+    /// and a new customer's deployment (which takes no slot) is not starved of CPU meanwhile.
+    /// </remarks>
     public async Task RestoreAsync(string serviceId, CancellationToken cancellationToken)
     {
         serviceId = Checked(serviceId);
-        var path = DeploymentPath(serviceId);
-        var deploymentId = File.Exists(path) ? (await File.ReadAllTextAsync(path, cancellationToken)).Trim() : "dep_" + Guid.NewGuid().ToString("N")[..12];
-        await StartAsync(serviceId, deploymentId, cancellationToken);
+        await restoreSlots.WaitAsync(cancellationToken);
+        var now = Interlocked.Increment(ref restoring);
+        for (var peak = Volatile.Read(ref peakRestoring); now > peak; peak = Volatile.Read(ref peakRestoring))
+        {
+            Interlocked.CompareExchange(ref peakRestoring, now, peak);
+        }
+
+        try
+        {
+            var path = DeploymentPath(serviceId);
+            var deploymentId = File.Exists(path) ? (await File.ReadAllTextAsync(path, cancellationToken)).Trim() : "dep_" + Guid.NewGuid().ToString("N")[..12];
+            await StartAsync(serviceId, deploymentId, cancellationToken);
+            await UntilListeningAsync(serviceId, TimeSpan.FromSeconds(options.RestoreWaitSeconds), cancellationToken);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref restoring);
+            restoreSlots.Release();
+        }
+    }
+
+    /// <summary>Waits until the service's runtime accepts connections, exits, or <paramref name="timeout"/> passes.</summary>
+    private async Task UntilListeningAsync(string serviceId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline && running.TryGetValue(serviceId, out var runtime) && !runtime.Process.HasExited)
+        {
+            if (await IsListeningAsync(runtime.Port, cancellationToken))
+            {
+                return;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+        }
     }
 
     private async Task<string> StartAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)

@@ -20,4 +20,13 @@ public sealed class LocalProviderOptions
     /// (Railway: 30 s to 2 min) to see locally what customers would wait; a warm-pool claim never deploys.
     /// </summary>
     public double DeployDelaySeconds { get; set; }
+
+    /// <summary>
+    /// How many runtimes the host restores at once after a restart; each holds its slot until it listens (or
+    /// <see cref="RestoreWaitSeconds"/> pass). New customers' deployments never wait for a slot.
+    /// </summary>
+    public int MaxConcurrentRestores { get; set; } = 2;
+
+    /// <summary>How long a restore holds its slot waiting for the runtime to listen.</summary>
+    public double RestoreWaitSeconds { get; set; } = 60;
 }
