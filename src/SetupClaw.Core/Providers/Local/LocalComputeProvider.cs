@@ -24,6 +24,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private readonly string runtimePath;
     private readonly SemaphoreSlim restoreSlots;
     private int restoring;
+    private int deploying;
     private int peakRestoring;
 
     public LocalComputeProvider(IOptions<LocalProviderOptions> options, ILogger<LocalComputeProvider> logger)
@@ -70,7 +71,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         var deploymentId = "dep_" + Guid.NewGuid().ToString("N")[..12];
         if (options.DeployDelaySeconds <= 0)
         {
-            return await StartAsync(serviceId, deploymentId, cancellationToken);
+            await StartAsync(serviceId, deploymentId, cancellationToken);
+            _ = GoFirstAsync(serviceId);
+            return deploymentId;
         }
 
         _ = await ReadSpecAsync(serviceId, cancellationToken) ?? throw new PermanentProvisioningException($"Service {serviceId} does not exist.");
@@ -83,6 +86,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
                 try
                 {
                     await StartAsync(serviceId, deploymentId, CancellationToken.None);
+                    _ = GoFirstAsync(serviceId);
                 }
                 catch (Exception e) when (e is IOException or InvalidOperationException or PermanentProvisioningException or System.ComponentModel.Win32Exception)
                 {
@@ -118,6 +122,12 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
         try
         {
+            // A new customer's runtime that is starting goes first: the restore waits (a while at most) until it listens.
+            for (var waited = 0; Volatile.Read(ref deploying) > 0 && waited < 300; waited++)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken);
+            }
+
             var path = DeploymentPath(serviceId);
             var deploymentId = File.Exists(path) ? (await File.ReadAllTextAsync(path, cancellationToken)).Trim() : "dep_" + Guid.NewGuid().ToString("N")[..12];
             await StartAsync(serviceId, deploymentId, cancellationToken);
@@ -127,6 +137,24 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         {
             Interlocked.Decrement(ref restoring);
             restoreSlots.Release();
+        }
+    }
+
+    /// <summary>Holds restores back while a newly deployed runtime starts (until it listens, exits, or a minute passes).</summary>
+    private async Task GoFirstAsync(string serviceId)
+    {
+        Interlocked.Increment(ref deploying);
+        try
+        {
+            await UntilListeningAsync(serviceId, TimeSpan.FromMinutes(1), CancellationToken.None);
+        }
+        catch (Exception e) when (e is SocketException or IOException or InvalidOperationException)
+        {
+            // Only a priority hint: the deployment itself is watched by its saga.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref deploying);
         }
     }
 

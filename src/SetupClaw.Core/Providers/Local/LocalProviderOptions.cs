@@ -25,7 +25,7 @@ public sealed class LocalProviderOptions
     /// How many runtimes the host restores at once after a restart; each holds its slot until it listens (or
     /// <see cref="RestoreWaitSeconds"/> pass). New customers' deployments never wait for a slot.
     /// </summary>
-    public int MaxConcurrentRestores { get; set; } = 2;
+    public int MaxConcurrentRestores { get; set; } = 1;
 
     /// <summary>How long a restore holds its slot waiting for the runtime to listen.</summary>
     public double RestoreWaitSeconds { get; set; } = 60;
