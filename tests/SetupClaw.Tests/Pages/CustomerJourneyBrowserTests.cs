@@ -35,13 +35,13 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
         await page.GetByLabel("Assistant name").FillAsync("Pinch");
         await page.GetByLabel("Plan").SelectOptionAsync("starter");
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue to payment" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/checkout/"));
+        await Expect(page).ToHaveURLAsync(new Regex("/checkout/"), CustomerPagesFixture.Navigation);
         await CustomerPagesFixture.ScreenshotAsync(page, "02-checkout");
         var customerId = page.Url.Split('/').Last();
 
         // Pay → the success page shows the steps advancing (deployments take 3 s here), then the key with Copy.
         await page.GetByRole(AriaRole.Button, new() { Name = "Pay" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/success/"));
+        await Expect(page).ToHaveURLAsync(new Regex("/success/"), CustomerPagesFixture.Navigation);
         // While the deployment builds (3 s here) it is shown running, the steps before it done, the later ones waiting.
         await Expect(page.Locator("#steps:has(li.completed):has(li.running[data-step='deploy']):has(li.pending)")).ToBeVisibleAsync(new() { Timeout = 60_000 });
         await Expect(page.Locator("li.completed[data-step='reserve_credentials'] .state")).ToHaveTextAsync(new Regex(@"done · \d+(\.\d)? s"));
@@ -67,7 +67,7 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
 
         // Open dashboard signs this browser in: an HttpOnly, SameSite=Lax cookie (not Secure: this is loopback).
         await page.GetByRole(AriaRole.Button, new() { Name = "Open dashboard" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/dashboard$"));
+        await Expect(page).ToHaveURLAsync(new Regex("/dashboard$"), CustomerPagesFixture.Navigation);
         var cookie = (await context.CookiesAsync()).Single(c => c.Name == "claw_session");
         Assert.True(cookie.HttpOnly);
         Assert.Equal(SameSiteAttribute.Lax, cookie.SameSite);
@@ -121,11 +121,11 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
 
         // Manage billing → the stand-in portal → Pro: the webhook's plan change reaches the dashboard.
         await page.GetByRole(AriaRole.Button, new() { Name = "Manage billing" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/billing/portal$"));
+        await Expect(page).ToHaveURLAsync(new Regex("/billing/portal$"), CustomerPagesFixture.Navigation);
         await Expect(page.Locator("#plan-name")).ToHaveTextAsync("Starter");
         await CustomerPagesFixture.ScreenshotAsync(page, "07-billing-portal");
         await page.GetByRole(AriaRole.Button, new() { Name = "Pro", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/dashboard$"));
+        await Expect(page).ToHaveURLAsync(new Regex("/dashboard$"), CustomerPagesFixture.Navigation);
         await Expect(page.Locator("#plan-name")).ToHaveTextAsync("Pro", new() { Timeout = 90_000 });
         await Expect(page.Locator("#usage")).ToHaveTextAsync(new Regex("/ 20,000 messages this month"), new() { Timeout = 30_000 });
         await Expect(page.GetByRole(AriaRole.Switch, new() { Name = "email-drafter" })).ToHaveCountAsync(1);
@@ -133,9 +133,9 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
 
         // Cancel: the dashboard still opens, says the assistant is stopped and how long the data is kept, and offers the download.
         await page.GetByRole(AriaRole.Button, new() { Name = "Manage billing" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/billing/portal$"));
+        await Expect(page).ToHaveURLAsync(new Regex("/billing/portal$"), CustomerPagesFixture.Navigation);
         await page.GetByRole(AriaRole.Button, new() { Name = "Cancel subscription" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/dashboard$"));
+        await Expect(page).ToHaveURLAsync(new Regex("/dashboard$"), CustomerPagesFixture.Navigation);
         await Expect(page.Locator("#state-badge")).ToHaveTextAsync("Stopped", new() { Timeout = 90_000 });
         await Expect(page.Locator("#state-detail")).ToContainTextAsync("kept until");
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Download my data" })).ToBeVisibleAsync();

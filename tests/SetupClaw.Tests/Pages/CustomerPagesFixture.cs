@@ -72,6 +72,12 @@ public sealed class CustomerPagesFixture : IAsyncLifetime
         return context;
     }
 
+    /// <summary>
+    /// How long a page may take to arrive at a URL. The URL is polled, not awaited as a navigation's load event: the
+    /// pages navigate from script (after a fetch), which can happen before or during a wait for a navigation.
+    /// </summary>
+    public static PageAssertionsToHaveURLOptions Navigation { get; } = new() { Timeout = 30_000 };
+
     public static Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new() { Path = Path.Combine(ArtifactsDirectory, name + ".png"), FullPage = true });
 

@@ -30,7 +30,7 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
         {
             var page = await context.NewPageAsync();
             await page.GotoAsync("/dashboard");
-            await page.WaitForURLAsync(new Regex("/dashboard/sign-in$"));
+            await Expect(page).ToHaveURLAsync(new Regex("/dashboard/sign-in$"), CustomerPagesFixture.Navigation);
             await page.GetByLabel("Email").FillAsync(email);
             await page.GetByRole(AriaRole.Button, new() { Name = "Email me a sign-in link" }).ClickAsync();
             await Expect(page.Locator("#message")).ToContainTextAsync("sign-in link is on its way");
@@ -43,7 +43,7 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
             var page = await context.NewPageAsync();
             await page.GotoAsync(link);
             await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-            await page.WaitForURLAsync(new Regex("/dashboard$"));
+            await Expect(page).ToHaveURLAsync(new Regex("/dashboard$"), CustomerPagesFixture.Navigation);
             await Expect(page.Locator("#plan-name")).ToHaveTextAsync("Starter");
         }
 
@@ -168,7 +168,7 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
         var page = await context.NewPageAsync();
         await page.GotoAsync(await SignInLinkAfterRequestAsync(email));
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(new Regex("/dashboard$"));
+        await Expect(page).ToHaveURLAsync(new Regex("/dashboard$"), CustomerPagesFixture.Navigation);
         await Expect(page.Locator("#state-badge")).ToHaveTextAsync("Suspended");
         await Expect(page.Locator("#state-detail")).ToContainTextAsync("could not collect the last payment");
         await CustomerPagesFixture.ScreenshotAsync(page, "11-dashboard-suspended");
