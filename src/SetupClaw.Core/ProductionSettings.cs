@@ -105,7 +105,7 @@ public static class ProductionSettings
         }
     }
 
-    private static bool IsLoopback(Uri url) =>
+    internal static bool IsLoopback(Uri url) =>
         url.IsLoopback || (IPAddress.TryParse(url.Host, out var address) && IPAddress.IsLoopback(address));
 
     /// <summary>The committed sample's values (embedded in the core), by configuration key.</summary>

@@ -94,7 +94,8 @@ public static class SetupClawServices
         services.AddSingleton<ICheckoutGateway>(sp => sp.GetRequiredService<IOptions<StripeOptions>>().Value.IsOffline
             ? ActivatorUtilities.CreateInstance<OfflineCheckoutGateway>(sp)
             : ActivatorUtilities.CreateInstance<StripeCheckoutGateway>(sp));
-        services.AddHttpClient(OfflineCheckoutHandler.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<OfflineWebhook>();
+        services.AddHttpClient(OfflineWebhook.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(30));
         return services;
     }
 
@@ -152,7 +153,6 @@ public static class SetupClawServices
         services.AddSingleton<Dashboard.AssistantDatabase>();
         services.AddSingleton<Dashboard.BillingPortal>();
         services.AddSingleton<Dashboard.DashboardHandler>();
-        services.AddSingleton<OfflineWebhook>();
         services.AddSingleton<Email.IEmailSender>(sp => sp.GetRequiredService<IOptions<Email.EmailOptions>>().Value.UsesSmtp
             ? ActivatorUtilities.CreateInstance<Email.SmtpEmailSender>(sp)
             : ActivatorUtilities.CreateInstance<Email.OutboxFolderEmailSender>(sp));

@@ -19,8 +19,6 @@ namespace SetupClaw.Billing;
 public sealed class OfflineCheckoutHandler(
     ICustomerStore store, PlanCatalog plans, OfflineWebhook webhook, IOptions<StripeOptions> stripe, TimeProvider clock)
 {
-    public const string HttpClientName = OfflineWebhook.HttpClientName;
-
     public async Task<IResult> CheckoutPageAsync(string customerId, CancellationToken cancellationToken)
     {
         var customer = await FindPendingAsync(customerId, cancellationToken);

@@ -35,13 +35,8 @@ public sealed class CustomerSessions(NpgsqlDataSource db)
     public static string CsrfTokenOf(string sessionToken) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("csrf:" + sessionToken)));
 
-    public async Task<string> StartAsync(string customerId, TimeSpan lifetime, CancellationToken cancellationToken)
-    {
-        var token = NewToken("ses_");
-        await Sql.ExecuteAsync(db, "insert into customer_sessions (token_hash, customer_id, expires_at) values (@hash, @customer, now() + @lifetime)",
-            cancellationToken, ("hash", Secrets.Hash(token)), ("customer", customerId), ("lifetime", lifetime));
-        return token;
-    }
+    public Task<string> StartAsync(string customerId, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        IssueAsync("customer_sessions", "ses_", customerId, lifetime, cancellationToken);
 
     /// <summary>The customer a live session belongs to, or null (unknown, expired or signed out).</summary>
     public Task<string?> CustomerOfAsync(string sessionToken, CancellationToken cancellationToken) =>
@@ -52,19 +47,23 @@ public sealed class CustomerSessions(NpgsqlDataSource db)
         Sql.ExecuteAsync(db, "update customer_sessions set revoked_at = now() where token_hash = @hash and revoked_at is null",
             cancellationToken, ("hash", Secrets.Hash(sessionToken)));
 
-    public async Task<string> IssueSignInLinkAsync(string customerId, TimeSpan lifetime, CancellationToken cancellationToken)
-    {
-        var token = NewToken("sil_");
-        await Sql.ExecuteAsync(db, "insert into sign_in_links (token_hash, customer_id, expires_at) values (@hash, @customer, now() + @lifetime)",
-            cancellationToken, ("hash", Secrets.Hash(token)), ("customer", customerId), ("lifetime", lifetime));
-        return token;
-    }
+    public Task<string> IssueSignInLinkAsync(string customerId, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        IssueAsync("sign_in_links", "sil_", customerId, lifetime, cancellationToken);
 
     /// <summary>Uses a sign-in link: its customer the first time within its lifetime; null when unknown, used or expired.</summary>
     public Task<string?> RedeemSignInLinkAsync(string token, CancellationToken cancellationToken) =>
         Sql.ScalarAsync<string>(db,
             "update sign_in_links set used_at = now() where token_hash = @hash and used_at is null and expires_at > now() returning customer_id",
             cancellationToken, ("hash", Secrets.Hash(token)));
+
+    /// <summary>A new random token for <paramref name="customerId"/>, stored in <paramref name="table"/> (one of the two above) as its hash only.</summary>
+    private async Task<string> IssueAsync(string table, string prefix, string customerId, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var token = NewToken(prefix);
+        await Sql.ExecuteAsync(db, $"insert into {table} (token_hash, customer_id, expires_at) values (@hash, @customer, now() + @lifetime)",
+            cancellationToken, ("hash", Secrets.Hash(token)), ("customer", customerId), ("lifetime", lifetime));
+        return token;
+    }
 
     /// <summary>Removes what can no longer open anything (expired a day ago); returns how many rows went.</summary>
     public async Task<int> PurgeExpiredAsync(CancellationToken cancellationToken) =>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -152,7 +151,7 @@ public sealed partial class DashboardHandler(
         }
 
         var customer = session.Customer!;
-        var plan = PlanCatalog.TryGet(customer.Plan, out var known) ? known : Plan.StarterPlan;
+        var plan = PlanCatalog.GetOrStarter(customer.Plan);
         AssistantFacts? facts = null;
         if (LiveDatabase(customer) is { } connection)
         {
@@ -171,7 +170,7 @@ public sealed partial class DashboardHandler(
             .Select(name => new DashboardSkill(name,
                 plan.Skills.Contains(name) && facts?.Skills.TryGetValue(name, out var on) == true && on,
                 plan.Skills.Contains(name),
-                plan.Skills.Contains(name) ? null : plans.Plans.First(p => p.Skills.Contains(name)).DisplayName))
+                plan.Skills.Contains(name) ? null : FirstPlanWith(name).DisplayName))
             .ToList();
         var usage = facts is null ? null : new DashboardUsage(facts.MessagesUsed, facts.MessageLimit, facts.Month.ToString("yyyy-MM", CultureInfo.InvariantCulture),
             $"{facts.MessagesUsed.ToString("N0", CultureInfo.InvariantCulture)} / {facts.MessageLimit.ToString("N0", CultureInfo.InvariantCulture)} messages this month");
@@ -206,7 +205,7 @@ public sealed partial class DashboardHandler(
         }
 
         var customer = session.Customer!;
-        var plan = PlanCatalog.TryGet(customer.Plan, out var known) ? known : Plan.StarterPlan;
+        var plan = PlanCatalog.GetOrStarter(customer.Plan);
         if (!plans.Plans.Any(p => p.Skills.Contains(skill)))
         {
             return Answers.NoStore(Problems.NotFound($"There is no skill named '{Problems.Echo(skill)}'."));
@@ -214,8 +213,8 @@ public sealed partial class DashboardHandler(
 
         if (!plan.Skills.Contains(skill))
         {
-            var on = plans.Plans.First(p => p.Skills.Contains(skill)).DisplayName;
-            return Answers.NoStore(Problems.Forbidden($"{skill} is part of the {on} plan; you are on {plan.DisplayName}. Change plan under Manage billing."));
+            return Answers.NoStore(Problems.Forbidden(
+                $"{skill} is part of the {FirstPlanWith(skill).DisplayName} plan; you are on {plan.DisplayName}. Change plan under Manage billing."));
         }
 
         if (LiveDatabase(customer) is not { } connection)
@@ -355,30 +354,31 @@ public sealed partial class DashboardHandler(
         return until > clock.GetUtcNow() ? until : null;
     }
 
+    /// <summary>The smallest plan that offers <paramref name="skill"/> (plans include the skills of the ones below them).</summary>
+    private Plan FirstPlanWith(string skill) => plans.Plans.First(p => p.Skills.Contains(skill));
+
+    private static readonly DashboardState Stopping =
+        new("stopping", "Stopping", "Your subscription is cancelled; your assistant is being stopped and its data archived.");
+
     private static DashboardState StateOf(Customer customer, DateTimeOffset? keptUntil) => customer.Status switch
     {
-        CustomerStatus.Active when customer.BillingState == BillingStates.Cancelled =>
-            new("stopping", "Stopping", "Your subscription is cancelled; your assistant is being stopped and its data archived."),
+        CustomerStatus.Active when customer.BillingState == BillingStates.Cancelled => Stopping,
         CustomerStatus.Active => new("running", "Running", "Your assistant is running and answering."),
         CustomerStatus.Suspended => new("suspended", "Suspended",
-            $"Paused{(customer.SuspendedAt is { } at ? " since " + Day(at) : "")} because Stripe could not collect the last payment. It keeps all its data; pay the open invoice under Manage billing and it resumes at once."),
+            $"Paused{(customer.SuspendedAt is { } at ? " since " + CustomerFacing.Day(at) : "")} because Stripe could not collect the last payment. It keeps all its data; pay the open invoice under Manage billing and it resumes at once."),
         CustomerStatus.Pending or CustomerStatus.Provisioning => new("provisioning", "Setting up", "Your assistant is being set up; this page updates when it is ready."),
         CustomerStatus.Failed => new("failed", "Setup failed", CustomerFacing.SetupFailed(customer.Step, CustomerFacing.Reference(customer.Id, customer.OrchestrationId))),
-        CustomerStatus.Deprovisioning => new("stopping", "Stopping", "Your subscription is cancelled; your assistant is being stopped and its data archived."),
+        CustomerStatus.Deprovisioning => Stopping,
         _ => new("stopped", "Stopped",
             keptUntil is { } until
-                ? $"Your subscription is cancelled and your assistant is stopped. Its data is kept until {Day(until)}; download it below before then."
+                ? $"Your subscription is cancelled and your assistant is stopped. Its data is kept until {CustomerFacing.Day(until)}; download it below before then."
                 : "Your subscription is cancelled and your assistant is stopped. Its data is no longer kept."),
     };
 
-    private static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
-
-    private static bool IsSecure(HttpRequest request) => request.IsHttps || !IsLoopback(request.Host.Host);
+    private static bool IsSecure(HttpRequest request) =>
+        request.IsHttps || !(Uri.TryCreate($"http://{request.Host.Host}/", UriKind.Absolute, out var url) && ProductionSettings.IsLoopback(url));
 
     private static string CookieName(HttpRequest request) => IsSecure(request) ? SecureCookieName : LoopbackCookieName;
-
-    private static bool IsLoopback(string host) =>
-        string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) || (IPAddress.TryParse(host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
 
     private sealed record SessionRequest(string? CustomerId);
 

@@ -1,10 +1,10 @@
-using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Options;
 using SetupClaw.Billing;
 using SetupClaw.Customers;
 using SetupClaw.Dashboard;
 using SetupClaw.Plans;
+using SetupClaw.Provisioning;
 
 namespace SetupClaw.Email;
 
@@ -29,7 +29,7 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
     public Task<bool> WelcomeAsync(Customer customer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customer);
-        var plan = PlanOf(customer);
+        var plan = PlanCatalog.GetOrStarter(customer.Plan);
         var hint = customer.ApiKeyHint is { Length: >= 4 } h ? $"Your API key ends in {h[^4..]}. " : "";
         return SendAsync(customer, $"{Welcome}:{customer.Id}", Welcome, $"{AssistantOf(customer)} is ready",
             [
@@ -51,7 +51,7 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
             $"Someone (we hope you) asked to sign in to the SetupClaw dashboard. Each link works once, for {minutes} minutes.",
             "If it was not you, ignore this email: nothing changes.",
         };
-        var buttons = links.Select(l => ($"Sign in to {AssistantOf(l.Customer)} ({PlanOf(l.Customer).DisplayName})",
+        var buttons = links.Select(l => ($"Sign in to {AssistantOf(l.Customer)} ({PlanCatalog.GetOrStarter(l.Customer.Plan).DisplayName})",
             new Uri(app.Value.PublicBaseUrl, "/dashboard/sign-in#token=" + l.Token))).ToList();
         return SendAsync(first, $"{SignIn}:{Credentials.Secrets.Hash(links[0].Token)}", SignIn, "Your SetupClaw sign-in link", lines, buttons, cancellationToken);
     }
@@ -59,7 +59,7 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
     public Task<bool> PaymentFailedAsync(Customer customer, string eventId, DateTimeOffset? nextAttempt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customer);
-        var when = nextAttempt is { } at ? $"Stripe will try again on {at.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture)}." : "";
+        var when = nextAttempt is { } at ? $"Stripe will try again on {CustomerFacing.Day(at)}." : "";
         return SendAsync(customer, $"{PaymentFailed}:{eventId}", PaymentFailed, "Your payment did not go through",
             [
                 $"We could not take this month's payment for {AssistantOf(customer)}. {when}".TrimEnd(),
@@ -84,7 +84,7 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
     {
         ArgumentNullException.ThrowIfNull(customer);
         var kept = keptUntil is { } until
-            ? $"We keep an archive of its data (workspace files, memories, conversations) until {until.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture)}; download it from the dashboard before then. After that it is deleted."
+            ? $"We keep an archive of its data (workspace files, memories, conversations) until {CustomerFacing.Day(until)}; download it from the dashboard before then. After that it is deleted."
             : "It held no data to keep.";
         return SendAsync(customer, $"{Cancelled}:{customer.Id}", Cancelled, $"{AssistantOf(customer)} has been stopped",
             [
@@ -95,8 +95,6 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
     }
 
     internal static string AssistantOf(Customer customer) => string.IsNullOrWhiteSpace(customer.AssistantName) ? "Claw" : customer.AssistantName;
-
-    private static Plan PlanOf(Customer customer) => PlanCatalog.TryGet(customer.Plan, out var plan) ? plan : Plan.StarterPlan;
 
     private Task<bool> SendAsync(
         Customer customer, string dedupeKey, string kind, string subject, IReadOnlyList<string> lines, (string Label, Uri Url) button, CancellationToken cancellationToken) =>

@@ -1,13 +1,6 @@
-// The dashboard: everything from GET /api/dashboard; every change sends the session's CSRF token.
-let csrf = '';
+// The dashboard: everything from GET /api/dashboard; every change sends the session's CSRF token (claw.api).
+const api = claw.api;
 let refresh = null;
-
-async function api(path, method, body) {
-  const r = await fetch(path, { method, credentials: 'same-origin',
-    headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (r.status === 401) { location.href = '/dashboard/sign-in'; throw new Error('signed out'); }
-  return { ok: r.ok, body: await claw.json(r) };
-}
 
 function renderSkills(skills) {
   claw.show('skills-none', skills.length === 0);
@@ -37,7 +30,7 @@ async function load() {
   const r = await api('/api/dashboard', 'GET');
   if (!r.ok) { claw.error(claw.problem(r.body, 'The dashboard could not be loaded.')); return; }
   const v = r.body;
-  csrf = v.csrfToken;
+  claw.csrf = v.csrfToken;
   claw.$('assistant-name').textContent = v.assistantName;
   const badge = claw.$('state-badge'); badge.className = 'badge ' + v.state.code; badge.textContent = v.state.title;
   claw.$('state-detail').textContent = v.state.detail;

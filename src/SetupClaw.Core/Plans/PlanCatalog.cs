@@ -36,6 +36,9 @@ public sealed class PlanCatalog(IOptions<PlansOptions> options)
         return plan is not null;
     }
 
+    /// <summary>The plan named, or Starter when no plan has that name: what a customer-facing page shows rather than failing.</summary>
+    public static Plan GetOrStarter(string? name) => TryGet(name, out var plan) ? plan : Plan.StarterPlan;
+
     public static Plan Get(string name) =>
         TryGet(name, out var plan) ? plan : throw new ArgumentException($"Unknown plan '{name}'.", nameof(name));
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace SetupClaw.Provisioning;
 
 /// <summary>
@@ -24,6 +26,9 @@ public static class CustomerFacing
     /// <summary>The short reference a customer quotes and an operator looks up (<c>GET /api/operator/customers/{id}</c>, the logs).</summary>
     public static string Reference(string customerId, string? operationId) =>
         operationId is { Length: > 0 } ? operationId : customerId;
+
+    /// <summary>A date as customers read it in pages and emails: <c>2 December 2026</c> (UTC).</summary>
+    public static string Day(DateTimeOffset at) => at.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
 
     public static string SetupFailed(string? step, string reference) =>
         $"Setup failed while {StepLabel(step)}. We have been told and will retry it; you do not need to pay or sign up again. " +
