@@ -38,15 +38,16 @@ internal static class RestartBenchmark
                 await using var host = await LocalHostProcess.StartAsync(database.ConnectionString, state, settings);
                 var hostUp = restart.Elapsed;
                 var client = new ControlPlaneClient(host.CreateClient());
-                var load = new LoadSampler();
+                var load = new LoadPeaks();
                 var newcomer = PayAsync(client, $"newcomer-{limit}@example.com");
                 var urls = await AccessUrlsAsync(database);
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-                await Wait.UntilAsync(async () => (await Task.WhenAll(urls.Select(u => AnswersAsync(http, u)))).All(ok => ok),
+                // The load is read at each look at the runtimes (every 250 ms): no sampler of its own.
+                await Wait.UntilAsync(async () => load.Read() && (await Task.WhenAll(urls.Select(u => AnswersAsync(http, u)))).All(ok => ok),
                     TimeSpan.FromMinutes(10), "every runtime to answer /health", TimeSpan.FromMilliseconds(250));
                 var allHealthy = restart.Elapsed;
                 var toActive = await newcomer;
-                var (peakLoad, peakRunnable) = load.Stop();
+                var (peakLoad, peakRunnable) = (load.PeakLoad, load.PeakRunnable);
                 Console.WriteLine($"  {label,-22} host up {hostUp.TotalSeconds,5:0.0} s   all {urls.Count} healthy {allHealthy.TotalSeconds,6:0.0} s   " +
                     $"new customer paid -> active {toActive.TotalSeconds,5:0.0} s   peak runnable {peakRunnable,3}   peak load average {peakLoad:0.0}");
             }
@@ -94,44 +95,22 @@ internal static class RestartBenchmark
     }
 
     /// <summary>
-    /// The highest one-minute load average and the most runnable tasks at one moment while it runs (read from
-    /// /proc/loadavg every 500 ms; the load average carries over from what ran just before, the runnable count does not).
+    /// The highest one-minute load average and the most runnable tasks at one moment among the readings of
+    /// /proc/loadavg (the load average carries over from what ran just before; the runnable count does not).
     /// </summary>
-    private sealed class LoadSampler
+    private sealed class LoadPeaks
     {
-        private readonly CancellationTokenSource stop = new();
-        private readonly Task<(double, int)> sampling;
+        public double PeakLoad { get; private set; }
 
-        public LoadSampler() => sampling = SampleAsync(stop.Token);
+        public int PeakRunnable { get; private set; }
 
-        public (double PeakLoad, int PeakRunnable) Stop()
+        /// <summary>Takes one reading; true, so it can stand first in a wait's condition.</summary>
+        public bool Read()
         {
-            stop.Cancel();
-            var peak = sampling.GetAwaiter().GetResult();
-            stop.Dispose();
-            return peak;
-        }
-
-        private static async Task<(double, int)> SampleAsync(CancellationToken cancellationToken)
-        {
-            var peak = 0.0;
-            var runnable = 0;
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                var fields = (await File.ReadAllTextAsync("/proc/loadavg", CancellationToken.None)).Split(' ');
-                peak = Math.Max(peak, double.Parse(fields[0], CultureInfo.InvariantCulture));
-                runnable = Math.Max(runnable, int.Parse(fields[3].Split('/')[0], CultureInfo.InvariantCulture));
-                try
-                {
-                    await Task.Delay(500, cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-
-            return (peak, runnable);
+            var fields = File.ReadAllText("/proc/loadavg").Split(' ');
+            PeakLoad = Math.Max(PeakLoad, double.Parse(fields[0], CultureInfo.InvariantCulture));
+            PeakRunnable = Math.Max(PeakRunnable, int.Parse(fields[3].Split('/')[0], CultureInfo.InvariantCulture));
+            return true;
         }
     }
 }

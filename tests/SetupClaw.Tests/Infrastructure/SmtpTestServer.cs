@@ -51,11 +51,20 @@ public sealed class SmtpTestServer : IAsyncDisposable
 
     public int Refused => Volatile.Read(ref store.RefusedCount);
 
-    public async Task<MimeMessage> WaitForAsync(Func<MimeMessage, bool> match, TimeSpan timeout, string what)
+    /// <summary>The template an email was made from (its <c>X-SetupClaw-Kind</c> header: welcome, sign_in, …).</summary>
+    public static string Kind(MimeMessage message) => message.Headers["X-SetupClaw-Kind"] ?? "";
+
+    public static string To(MimeMessage message) => message.To.Mailboxes.Single().Address;
+
+    /// <summary>The emails of <paramref name="kind"/> (any, when null) received for <paramref name="email"/>, in the order they arrived.</summary>
+    public List<MimeMessage> MessagesTo(string email, string? kind = null) =>
+        [.. Messages.Where(m => To(m) == email && (kind is null || Kind(m) == kind))];
+
+    /// <summary>The first email of <paramref name="kind"/> for <paramref name="email"/>, once it has arrived.</summary>
+    public async Task<MimeMessage> WaitForAsync(string email, string kind, TimeSpan timeout)
     {
-        MimeMessage? found = null;
-        await Wait.UntilAsync(() => Task.FromResult((found = Messages.FirstOrDefault(match)) is not null), timeout, what);
-        return found!;
+        await Wait.UntilAsync(() => Task.FromResult(MessagesTo(email, kind).Count > 0), timeout, $"the {kind} email to {email}");
+        return MessagesTo(email, kind)[0];
     }
 
     public async ValueTask DisposeAsync()

@@ -5,7 +5,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
-using MimeKit;
 using SetupClaw.Tests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -154,12 +153,12 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
         await Wait.UntilAsync(async () => !await AnswersAsync(runtime), TimeSpan.FromSeconds(30), "the cancelled assistant's runtime to stop");
 
         // The emails: welcome (the dashboard link, only the key's hint) and cancelled (how long the archive is kept); no full key anywhere.
-        var welcome = await stack.Smtp.WaitForAsync(m => Kind(m) == "welcome" && To(m) == email, Slow, "the welcome email");
+        var welcome = await stack.Smtp.WaitForAsync(email, "welcome", Slow);
         Assert.Contains(stack.Host.BaseUrl + "dashboard", welcome.TextBody, StringComparison.Ordinal);
         Assert.Contains(apiKey[^4..], welcome.TextBody, StringComparison.Ordinal);
-        var cancelled = await stack.Smtp.WaitForAsync(m => Kind(m) == "cancelled" && To(m) == email, Slow, "the cancellation email");
+        var cancelled = await stack.Smtp.WaitForAsync(email, "cancelled", Slow);
         Assert.Matches(@"until \d{1,2} \w+ \d{4}", cancelled.TextBody);
-        foreach (var message in stack.Smtp.Messages.Where(m => To(m) == email))
+        foreach (var message in stack.Smtp.MessagesTo(email))
         {
             Assert.DoesNotContain(apiKey, message.TextBody + message.HtmlBody, StringComparison.Ordinal);
             Assert.DoesNotContain(newKey, message.TextBody + message.HtmlBody, StringComparison.Ordinal);
@@ -167,10 +166,6 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
 
         Assert.DoesNotContain(newKey, stack.Host.Output, StringComparison.Ordinal);
     }
-
-    internal static string Kind(MimeMessage message) => message.Headers["X-SetupClaw-Kind"] ?? "";
-
-    internal static string To(MimeMessage message) => message.To.Mailboxes.Single().Address;
 
     private static async Task<bool> AnswersAsync(HttpClient runtime)
     {

@@ -76,7 +76,7 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
         using var unknown = await http.PostAsJsonAsync("/api/dashboard/sign-in-link", new { email = "nobody@example.com" });
         Assert.Equal(HttpStatusCode.Accepted, unknown.StatusCode);
         Assert.Contains("If nobody@example.com has an assistant", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.DoesNotContain(stack.Smtp.Messages.Skip(before), m => CustomerJourneyBrowserTests.To(m) == "nobody@example.com");
+        Assert.DoesNotContain(stack.Smtp.Messages.Skip(before), m => SmtpTestServer.To(m) == "nobody@example.com");
     }
 
     [Fact]
@@ -145,7 +145,7 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
         // SMTP refuses the next two deliveries (the welcome email's first tries): the saga is not held up, the email arrives later.
         stack.Smtp.RefuseNext(2);
         var (customerId, statusToken) = await ActiveCustomerAsync(email, "pro");
-        var welcome = await stack.Smtp.WaitForAsync(m => CustomerJourneyBrowserTests.Kind(m) == "welcome" && CustomerJourneyBrowserTests.To(m) == email, Slow, "the welcome email after retries");
+        var welcome = await stack.Smtp.WaitForAsync(email, "welcome", Slow);
         Assert.True(stack.Smtp.Refused >= 2);
         Assert.True(await stack.Database.CountAsync($"select attempts from emails where customer_id = '{customerId}' and kind = 'welcome'") >= 3);
         Assert.DoesNotContain((await stack.Client.StatusAsync(customerId, statusToken)).Body.GetProperty("apiKey").GetString()!, welcome.TextBody, StringComparison.Ordinal);
@@ -154,15 +154,15 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
         var failed = StripeEventFactory.Invoice(customerId, paid: false, finalAttempt: false, DateTimeOffset.UtcNow);
         (await stack.Client.SendEventAsync(failed)).EnsureSuccessStatusCode();
         (await stack.Client.SendEventAsync(failed)).EnsureSuccessStatusCode(); // a redelivery sends nothing twice
-        var paymentFailed = await stack.Smtp.WaitForAsync(m => CustomerJourneyBrowserTests.Kind(m) == "payment_failed" && CustomerJourneyBrowserTests.To(m) == email, Slow, "the payment-failed email");
+        var paymentFailed = await stack.Smtp.WaitForAsync(email, "payment_failed", Slow);
         Assert.Contains("Stripe will try again on", paymentFailed.TextBody, StringComparison.Ordinal);
 
         // Stripe gives up: suspended, an email, and the dashboard says so with the reason.
         (await stack.Client.SendEventAsync(StripeEventFactory.Invoice(customerId, paid: false, finalAttempt: true, DateTimeOffset.UtcNow))).EnsureSuccessStatusCode();
         await stack.Client.WaitForStatusAsync(customerId, statusToken, "suspended", Slow);
-        var suspended = await stack.Smtp.WaitForAsync(m => CustomerJourneyBrowserTests.Kind(m) == "suspended" && CustomerJourneyBrowserTests.To(m) == email, Slow, "the suspension email");
+        var suspended = await stack.Smtp.WaitForAsync(email, "suspended", Slow);
         Assert.Contains("Pay the open invoice", suspended.TextBody, StringComparison.Ordinal);
-        Assert.Equal(1, stack.Smtp.Messages.Count(m => CustomerJourneyBrowserTests.Kind(m) == "payment_failed" && CustomerJourneyBrowserTests.To(m) == email));
+        Assert.Single(stack.Smtp.MessagesTo(email, "payment_failed"));
 
         await using var context = await stack.NewContextAsync();
         var page = await context.NewPageAsync();
@@ -186,7 +186,7 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
 
     private async Task<string> SignInLinkAfterRequestAsync(string email)
     {
-        var count = stack.Smtp.Messages.Count(m => CustomerJourneyBrowserTests.Kind(m) == "sign_in" && CustomerJourneyBrowserTests.To(m) == email);
+        var count = stack.Smtp.MessagesTo(email, "sign_in").Count;
         using var http = stack.Host.CreateClient();
         (await http.PostAsJsonAsync("/api/dashboard/sign-in-link", new { email })).EnsureSuccessStatusCode();
         return await SignInLinkAsync(email, count + 1);
@@ -195,14 +195,11 @@ public sealed partial class DashboardAccessTests(CustomerPagesFixture stack)
     /// <summary>The link in the <paramref name="nth"/> sign-in email to <paramref name="email"/>.</summary>
     private async Task<string> SignInLinkAsync(string email, int nth)
     {
-        await Wait.UntilAsync(() => Task.FromResult(SignIns(email).Count >= nth), Slow, $"sign-in email {nth} to {email}");
-        var message = SignIns(email)[nth - 1];
+        await Wait.UntilAsync(() => Task.FromResult(stack.Smtp.MessagesTo(email, "sign_in").Count >= nth), Slow, $"sign-in email {nth} to {email}");
+        var message = stack.Smtp.MessagesTo(email, "sign_in")[nth - 1];
         Assert.Contains("works once, for 15 minutes", message.TextBody, StringComparison.Ordinal);
         return LinkPattern().Match(message.TextBody ?? "").Value;
     }
-
-    private List<MimeKit.MimeMessage> SignIns(string email) =>
-        [.. stack.Smtp.Messages.Where(m => CustomerJourneyBrowserTests.Kind(m) == "sign_in" && CustomerJourneyBrowserTests.To(m) == email)];
 
     private static string TokenOf(string link) => link[(link.IndexOf("#token=", StringComparison.Ordinal) + "#token=".Length)..];
 

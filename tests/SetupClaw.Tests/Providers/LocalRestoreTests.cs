@@ -9,18 +9,18 @@ namespace SetupClaw.Tests.Providers;
 
 /// <summary>
 /// The local host's restores after a restart, with stand-in runtimes (a small Python program) that start, say so,
-/// and listen only when the test lets them: so what is under way at once is seen, not timed.
+/// and listen only when the test lets them: so what is under way at once is seen, not timed. The go-ahead is a
+/// handshake, not a poll: each stand-in opens a FIFO for reading, which blocks until the test holds its write end open.
 /// </summary>
 public sealed class LocalRestoreTests : IDisposable
 {
-    // Marks its start (a file named after the service), waits for the test's "go", then listens on PORT.
+    // Marks its start (a file named after the service), blocks until the test opens the "go" FIFO, then listens on PORT.
     private const string StandIn =
         """
-        import os, socket, time
+        import os, socket
         d = os.environ["STANDIN_DIR"]
         open(os.path.join(d, os.environ["STANDIN_NAME"] + ".started"), "w").close()
-        while not os.path.exists(os.path.join(d, "go")):
-            time.sleep(0.05)
+        open(os.path.join(d, "go"), "rb").close()
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", int(os.environ["PORT"])))
@@ -32,11 +32,16 @@ public sealed class LocalRestoreTests : IDisposable
     private readonly string markers = Directory.CreateTempSubdirectory("setupclaw-standin-").FullName;
     private readonly string state = Directory.CreateTempSubdirectory("setupclaw-services-").FullName;
     private readonly string script;
+    private readonly string go;
 
     public LocalRestoreTests()
     {
         script = Path.Combine(markers, "runtime.py");
         File.WriteAllText(script, StandIn);
+        go = Path.Combine(markers, "go");
+        using var mkfifo = System.Diagnostics.Process.Start("mkfifo", [go]);
+        mkfifo.WaitForExit();
+        Assert.Equal(0, mkfifo.ExitCode);
     }
 
     private int Started => Directory.GetFiles(markers, "*.started").Length;
@@ -48,16 +53,18 @@ public sealed class LocalRestoreTests : IDisposable
         // Six deployed services, as before the host stopped (its runtimes die with it).
         await using (var before = Provider())
         {
-            File.WriteAllText(Path.Combine(markers, "go"), "");
             for (var i = 0; i < 6; i++)
             {
                 serviceIds.Add(await DeployAsync(before, $"old{i}"));
             }
 
-            await Wait.UntilAsync(() => Task.FromResult(Started == 6), TimeSpan.FromSeconds(30), "the six runtimes to start");
+            await using (await GoAsync())
+            {
+                await Wait.UntilAsync(() => Task.FromResult(Started == 6), TimeSpan.FromSeconds(30), "the six runtimes to start");
+            }
         }
 
-        foreach (var file in Directory.GetFiles(markers, "*.started").Append(Path.Combine(markers, "go")))
+        foreach (var file in Directory.GetFiles(markers, "*.started"))
         {
             File.Delete(file);
         }
@@ -77,7 +84,7 @@ public sealed class LocalRestoreTests : IDisposable
         Assert.Equal(2, provider.Restoring);
         Assert.Equal(3, Started);
 
-        File.WriteAllText(Path.Combine(markers, "go"), "");
+        await using var letThemListen = await GoAsync();
         await Task.WhenAll(restores).WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(2, provider.PeakRestoring);
         Assert.Equal(7, Started);
@@ -89,6 +96,10 @@ public sealed class LocalRestoreTests : IDisposable
         Directory.Delete(markers, recursive: true);
         Directory.Delete(state, recursive: true);
     }
+
+    /// <summary>Opens the FIFO's write end (once some stand-in waits on it): every stand-in goes on while it is held open.</summary>
+    private async Task<FileStream> GoAsync() =>
+        await Task.Run(() => new FileStream(go, FileMode.Open, FileAccess.Write)).WaitAsync(TimeSpan.FromSeconds(30));
 
     private LocalComputeProvider Provider() => new(Options.Create(new LocalProviderOptions
     {
