@@ -27,7 +27,6 @@ const claw = {
           const selection = getSelection(); selection.removeAllRanges(); selection.addRange(range); document.execCommand('copy');
         }
         button.textContent = 'Copied';
-        setTimeout(() => { button.textContent = 'Copy'; }, 2000);
       });
     });
   },

@@ -38,13 +38,16 @@ public sealed partial class CustomerJourneyBrowserTests(CustomerPagesFixture sta
         await CustomerPagesFixture.ScreenshotAsync(page, "02-checkout");
         var customerId = page.Url.Split('/').Last();
 
-        // Pay → the success page shows the steps advancing (deployments take 3 s here), then the key with Copy.
-        await page.GetByRole(AriaRole.Button, new() { Name = "Pay" }).ClickAsync();
-        await Expect(page).ToHaveURLAsync(new Regex("/success/"), CustomerPagesFixture.Navigation);
-        // While the deployment builds (3 s here) it is shown running, the steps before it done, the later ones waiting.
-        await Expect(page.Locator("#steps:has(li.completed):has(li.running[data-step='deploy']):has(li.pending)")).ToBeVisibleAsync(new() { Timeout = 60_000 });
-        await Expect(page.Locator("li.completed[data-step='reserve_credentials'] .state")).ToHaveTextAsync(new Regex(@"done · \d+(\.\d)? s"));
-        await CustomerPagesFixture.ScreenshotAsync(page, "03-success-progress");
+        // Pay → the success page shows the steps advancing, then the key with Copy. The deployment is held in progress
+        // until the page has shown it running, the steps before it done, the later ones waiting.
+        using (stack.HoldDeployments())
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Pay" }).ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Regex("/success/"), CustomerPagesFixture.Navigation);
+            await Expect(page.Locator("#steps:has(li.completed):has(li.running[data-step='deploy']):has(li.pending)")).ToBeVisibleAsync(new() { Timeout = 60_000 });
+            await Expect(page.Locator("li.completed[data-step='reserve_credentials'] .state")).ToHaveTextAsync(new Regex(@"done · \d+(\.\d)? s"));
+            await CustomerPagesFixture.ScreenshotAsync(page, "03-success-progress");
+        }
 
         await Expect(page.Locator("#api-key")).ToHaveTextAsync(new Regex("^claw_[0-9a-f]{64}$"), new() { Timeout = 90_000 });
         var apiKey = await page.Locator("#api-key").TextContentAsync() ?? "";

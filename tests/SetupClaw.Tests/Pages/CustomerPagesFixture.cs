@@ -11,8 +11,9 @@ public sealed class CustomerPagesCollection : ICollectionFixture<CustomerPagesFi
 
 /// <summary>
 /// The real local host with its emails going to a real SMTP server, and Debian's Chromium driven by Playwright
-/// (never a downloaded browser). Deployments take 3 s, as a slow provider's would, so the success page shows its
-/// steps advance.
+/// (never a downloaded browser). A test may hold deployments in progress (<see cref="HoldDeployments"/>), as a slow
+/// provider's would be, to see the success page show its steps advance. Assertions on a page wait up to 30 s (not
+/// Playwright's 5 s): two cores run the whole suite at once.
 /// </summary>
 public sealed class CustomerPagesFixture : IAsyncLifetime
 {
@@ -35,8 +36,23 @@ public sealed class CustomerPagesFixture : IAsyncLifetime
     /// <summary>Where the browser tests write their screenshots and downloads (<c>artifacts/pages</c>).</summary>
     public static string ArtifactsDirectory { get; } = Directory.CreateDirectory(Path.Combine(Deployment.Bicep.RepositoryRoot, "artifacts", "pages")).FullName;
 
+    private readonly string holdFile = Path.Combine(Path.GetTempPath(), $"setupclaw-deploy-hold-{Guid.NewGuid():N}");
+
+    /// <summary>Keeps the host's deployments in progress until the returned hold is disposed (a handshake, not a delay).</summary>
+    public IDisposable HoldDeployments()
+    {
+        File.WriteAllText(holdFile, "held by a browser test");
+        return new Release(holdFile);
+    }
+
+    private sealed class Release(string path) : IDisposable
+    {
+        public void Dispose() => File.Delete(path);
+    }
+
     public async Task InitializeAsync()
     {
+        Assertions.SetDefaultExpectTimeout(30_000);
         if (!File.Exists(ChromiumPath))
         {
             throw new InvalidOperationException($"{ChromiumPath} is missing: install Debian's Chromium (apt-get install chromium); .ci/run does.");
@@ -51,7 +67,7 @@ public sealed class CustomerPagesFixture : IAsyncLifetime
             settings[key] = value;
         }
 
-        settings["Providers__Local__DeployDelaySeconds"] = "3";
+        settings["Providers__Local__DeployHoldFile"] = holdFile;
         Host = await LocalHostProcess.StartAsync(Database.ConnectionString, settings: settings);
         Client = new ControlPlaneClient(Host.CreateClient());
         Playwright = await Microsoft.Playwright.Playwright.CreateAsync();
@@ -89,6 +105,7 @@ public sealed class CustomerPagesFixture : IAsyncLifetime
         }
 
         Playwright?.Dispose();
+        File.Delete(holdFile);
         await Host.DisposeAsync();
         await Smtp.DisposeAsync();
         await Database.DisposeAsync();

@@ -63,13 +63,14 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
     /// <summary>
     /// Starts a deployment: at once, or after <c>Providers:Local:DeployDelaySeconds</c> (a real provider's deploy time,
-    /// so the local stack shows what customers would wait); meanwhile the deployment is in progress.
+    /// so the local stack shows what customers would wait) and while <c>Providers:Local:DeployHoldFile</c> exists;
+    /// meanwhile the deployment is in progress.
     /// </summary>
     public async Task<string> DeployAsync(string serviceId, CancellationToken cancellationToken)
     {
         serviceId = Checked(serviceId);
         var deploymentId = "dep_" + Guid.NewGuid().ToString("N")[..12];
-        if (options.DeployDelaySeconds <= 0)
+        if (options.DeployDelaySeconds <= 0 && options.DeployHoldFile is null)
         {
             await StartAsync(serviceId, deploymentId, cancellationToken);
             _ = GoFirstAsync(serviceId);
@@ -80,7 +81,12 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         delayed[serviceId] = deploymentId;
         _ = Task.Run(async () =>
         {
-            await Task.Delay(TimeSpan.FromSeconds(options.DeployDelaySeconds), CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, options.DeployDelaySeconds)), CancellationToken.None);
+            while (options.DeployHoldFile is { } hold && File.Exists(hold))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), CancellationToken.None);
+            }
+
             if (delayed.TryGetValue(serviceId, out var current) && current == deploymentId && Exists(serviceId))
             {
                 try

@@ -22,6 +22,12 @@ public sealed class LocalProviderOptions
     public double DeployDelaySeconds { get; set; }
 
     /// <summary>
+    /// While a file exists at this path, local deployments stay in progress (after their delay): a hold that lets a
+    /// demo, or a test, look at a deployment being built for as long as it likes, and release it by deleting the file.
+    /// </summary>
+    public string? DeployHoldFile { get; set; }
+
+    /// <summary>
     /// How many runtimes the host restores at once after a restart; each holds its slot until it listens (or
     /// <see cref="RestoreWaitSeconds"/> pass). New customers' deployments never wait for a slot.
     /// </summary>
