@@ -26,46 +26,7 @@ public sealed partial record RuntimeSettings
     /// </summary>
     public static string ConnectionString(string databaseUrl)
     {
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder();
-        if (databaseUrl.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || databaseUrl.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
-        {
-            var uri = new Uri(databaseUrl);
-            builder.Host = uri.Host;
-            builder.Port = uri.IsDefaultPort || uri.Port < 0 ? 5432 : uri.Port;
-            builder.Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/'));
-            var userInfo = uri.UserInfo.Split(':', 2);
-            builder.Username = Uri.UnescapeDataString(userInfo[0]);
-            if (userInfo.Length > 1)
-            {
-                builder.Password = Uri.UnescapeDataString(userInfo[1]);
-            }
-
-            foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var parts = pair.Split('=', 2);
-                var key = Uri.UnescapeDataString(parts[0]);
-                var value = parts.Length > 1 ? Uri.UnescapeDataString(parts[1]) : "";
-                if (key.Equals("sslmode", StringComparison.OrdinalIgnoreCase))
-                {
-                    builder.SslMode = Enum.Parse<Npgsql.SslMode>(value.Replace("-", "", StringComparison.Ordinal), ignoreCase: true);
-                }
-                else if (!key.Equals("channel_binding", StringComparison.OrdinalIgnoreCase) && !key.Equals("options", StringComparison.OrdinalIgnoreCase))
-                {
-                    try
-                    {
-                        builder[key] = value;
-                    }
-                    catch (ArgumentException)
-                    {
-                        // A libpq parameter Npgsql does not know: the connection works without it.
-                    }
-                }
-            }
-        }
-        else
-        {
-            builder.ConnectionString = databaseUrl;
-        }
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(SetupClaw.Data.PostgresConnectionStrings.Normalize(databaseUrl));
 
         // The builder reports every known key as present, so what the URL itself set is read from its raw keys.
         var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString }.Keys

@@ -53,6 +53,8 @@ public static class SetupClawServices
                 [$"ConnectionStrings:{ControlDatabaseKey} is required (the control-plane PostgreSQL database)."]);
         }
 
+        // A postgres:// URL (as Neon's console gives it) works as well as a connection string.
+        controlConnection = Data.PostgresConnectionStrings.Normalize(controlConnection);
         services.AddSingleton(_ => NpgsqlDataSource.Create(controlConnection));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ControlDatabase>();
@@ -91,6 +93,7 @@ public static class SetupClawServices
         services.AddSingleton<OfflineCheckoutHandler>();
         services.AddSingleton<IStripeClient>(sp => sp.GetRequiredService<IOptions<StripeOptions>>().Value.CreateClient());
         services.AddSingleton<StripeReader>();
+        services.AddSingleton<StripeActions>();
         services.AddSingleton<ICheckoutGateway>(sp => sp.GetRequiredService<IOptions<StripeOptions>>().Value.IsOffline
             ? ActivatorUtilities.CreateInstance<OfflineCheckoutGateway>(sp)
             : ActivatorUtilities.CreateInstance<StripeCheckoutGateway>(sp));
@@ -134,6 +137,8 @@ public static class SetupClawServices
         services.AddSingleton<OrphanStore>();
         services.AddTransient<OrphanSweeper>();
         services.AddTransient<OperatorHandler>();
+        services.AddTransient<Migration.MockMigration>();
+        services.AddTransient<Migration.MockMigrationHandler>();
         services.AddTransient<AssistantBackfill>();
         services.AddTransient<SmokeHandler>();
         services.AddSingleton<OrchestrationStatusHandler>();
@@ -224,7 +229,7 @@ public static class SetupClawServices
         if (string.Equals(database, "Local", StringComparison.OrdinalIgnoreCase))
         {
             services.AddSingleton(sp => new LocalAdminConnection(
-                sp.GetRequiredService<IOptions<LocalProviderOptions>>().Value.AdminConnectionString ?? controlConnection, controlConnection));
+                Data.PostgresConnectionStrings.Normalize(sp.GetRequiredService<IOptions<LocalProviderOptions>>().Value.AdminConnectionString ?? controlConnection), controlConnection));
             services.AddSingleton<IDatabaseProvider, LocalDatabaseProvider>();
         }
         else if (string.Equals(database, "Neon", StringComparison.OrdinalIgnoreCase))

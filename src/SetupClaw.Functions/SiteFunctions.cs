@@ -84,6 +84,34 @@ public sealed class SiteFunctions(IServiceProvider services)
         [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OperatorCustomerPath)] HttpRequest request, string customerId, CancellationToken cancellationToken) =>
         RunAsync("OperatorCustomer", request, null, cancellationToken, ("customerId", customerId));
 
+    [Function("OperatorCustomers")]
+    public Task<IActionResult> OperatorCustomersAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Get, Route = OperatorCustomersPath)] HttpRequest request, CancellationToken cancellationToken) =>
+        RunAsync("OperatorCustomers", request, null, cancellationToken);
+
+    [Function("OperatorProvision")]
+    public Task<IActionResult> OperatorProvisionAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorProvisionPath)] HttpRequest request,
+        string customerId,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorProvision", request, durable, cancellationToken, ("customerId", customerId));
+
+    [Function("OperatorDeprovision")]
+    public Task<IActionResult> OperatorDeprovisionAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorDeprovisionPath)] HttpRequest request,
+        string customerId,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorDeprovision", request, durable, cancellationToken, ("customerId", customerId));
+
+    [Function("OperatorMockMigration")]
+    public Task<IActionResult> OperatorMockMigrationAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorMockMigrationPath)] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        RunAsync("OperatorMockMigration", request, durable, cancellationToken);
+
     [Function("OperatorSmoke")]
     public Task<IActionResult> OperatorSmokeAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, Post, Route = OperatorSmokePath)] HttpRequest request,

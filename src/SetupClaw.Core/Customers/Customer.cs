@@ -10,7 +10,15 @@ public static class CustomerStatus
     public const string Deprovisioning = "deprovisioning";
     public const string Deprovisioned = "deprovisioned";
     public const string Suspended = "suspended";
+
+    /// <summary>A mock-era customer imported with its subscription and nothing provisioned yet (<c>migrate-mock --grandfather</c>).</summary>
+    public const string Grandfathered = "grandfathered";
 }
+
+/// <summary>A customer of the prototype, as <c>migrate-mock</c> imports it: never its mock key, workspace id or URL.</summary>
+/// <param name="SourceId">The prototype's <c>customers.id</c>.</param>
+/// <param name="Status">Where it starts: <see cref="CustomerStatus.Grandfathered"/>, or <see cref="CustomerStatus.Deprovisioned"/> for a customer cancelled by the clean slate (a record of it, and an address for its email).</param>
+public sealed record ImportedCustomer(string Id, string Email, string Plan, string StripeCustomerId, string SourceId, string Status, string StatusTokenHash);
 
 /// <param name="CheckoutSessionId">The Checkout Session signup created for this customer: the only one whose completion provisions it.</param>
 public sealed record NewCustomer(
@@ -78,7 +86,14 @@ public sealed record Customer
 
     /// <summary>A smoke test's throwaway customer: no payment, never billed, removed by the test.</summary>
     public bool IsTest { get; init; }
+
+    /// <summary>When the customer was imported from the mock era's database; null for SetupClaw's own customers.</summary>
+    public DateTimeOffset? ImportedAt { get; init; }
 }
+
+/// <summary>One page of the operator's customer list, newest first.</summary>
+/// <param name="Next">The cursor for the next page (<c>after</c>), or null on the last.</param>
+public sealed record CustomerPage(IReadOnlyList<Customer> Customers, string? Next);
 
 public sealed record StepRecord(string Name, string Status, DateTimeOffset StartedAt, DateTimeOffset? CompletedAt, int? DurationMs, string? Error);
 
@@ -92,6 +107,18 @@ public interface ICustomerStore
     Task<Customer?> FindBySubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken);
+
+    /// <summary>Every customer, newest first, <paramref name="limit"/> at a time after the cursor <paramref name="after"/> (a customer id), optionally of one status and plan.</summary>
+    Task<CustomerPage> ListAsync(string? status, string? plan, string? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The customer imported for this Stripe customer, or null.</summary>
+    Task<Customer?> FindImportedAsync(string stripeCustomerId, CancellationToken cancellationToken);
+
+    /// <summary>Inserts the imported customer unless one was imported for its Stripe customer already; returns the one in force and whether it is new.</summary>
+    Task<(Customer Customer, bool Created)> ImportAsync(ImportedCustomer customer, CancellationToken cancellationToken);
+
+    /// <summary>grandfathered → pending, with a new desired version, while Stripe says active: the lifecycle then provisions it. False otherwise.</summary>
+    Task<bool> ReleaseGrandfatheredAsync(string customerId, CancellationToken cancellationToken);
 
     /// <summary>The paid (not pending), non-test customers with this email, newest first: whom a sign-in link may open.</summary>
     Task<IReadOnlyList<Customer>> ListByEmailAsync(string email, CancellationToken cancellationToken);

@@ -14,7 +14,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
         "workspace_id, instance_id, access_url, api_key_hash, api_key_encrypted, api_key_hint, api_key_revealed_at, " +
         "database_branch_id, database_url_encrypted, railway_service_id, provisioning_status, provisioning_step, " +
         "failure_reason, orchestration_id, provisioning_started_at, provisioned_at, created_at, billing_state, billing_state_at, " +
-        "desired_plan, desired_version, applied_version, lifecycle_instance, lifecycle_claimed_at, lifecycle_error, suspended_at, stripe_checkout_session_id, gateway_token_hash, gateway_token_encrypted, is_test";
+        "desired_plan, desired_version, applied_version, lifecycle_instance, lifecycle_claimed_at, lifecycle_error, suspended_at, stripe_checkout_session_id, gateway_token_hash, gateway_token_encrypted, is_test, imported_at";
 
     public Task CreateAsync(NewCustomer customer, CancellationToken cancellationToken) =>
         ExecuteAsync(
@@ -31,6 +31,49 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
 
     public Task<IReadOnlyList<Customer>> ListByStatusAsync(string status, CancellationToken cancellationToken) =>
         QueryAsync($"select {Columns} from customers where provisioning_status = @status order by created_at", cancellationToken, ("status", status));
+
+    public async Task<CustomerPage> ListAsync(string? status, string? plan, string? after, int limit, CancellationToken cancellationToken)
+    {
+        // Keyset paging on (created_at, id): a customer created while the operator pages shows up on no page twice.
+        var page = await QueryAsync(
+            $"""
+            select {Columns} from customers
+            where (@status::text is null or provisioning_status = @status) and (@plan::text is null or plan = @plan)
+              and (@after::text is null or (created_at, id) < (select created_at, id from customers where id = @after))
+            order by created_at desc, id desc limit @limit
+            """,
+            cancellationToken, ("status", status), ("plan", plan), ("after", after), ("limit", limit + 1));
+        return page.Count > limit ? new CustomerPage(page.Take(limit).ToList(), page[limit - 1].Id) : new CustomerPage(page, null);
+    }
+
+    public async Task<Customer?> FindImportedAsync(string stripeCustomerId, CancellationToken cancellationToken) =>
+        (await QueryAsync($"select {Columns} from customers where stripe_customer_id = @stripe and imported_at is not null", cancellationToken, ("stripe", stripeCustomerId))).SingleOrDefault();
+
+    public async Task<(Customer Customer, bool Created)> ImportAsync(ImportedCustomer customer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        var created = await ExecuteAsync(
+            """
+            insert into customers (id, email, plan, status_token_hash, stripe_customer_id, provisioning_status, provisioning_step, billing_state,
+                                   imported_at, mock_source_id, deprovisioned_at)
+            values (@id, @email, @plan, @token, @stripe, @status, @status, case when @status = 'deprovisioned' then 'cancelled' else 'awaiting_payment' end,
+                    now(), @source, case when @status = 'deprovisioned' then now() end)
+            on conflict (stripe_customer_id) where imported_at is not null do nothing
+            """,
+            cancellationToken, ("id", customer.Id), ("email", customer.Email), ("plan", customer.Plan), ("token", customer.StatusTokenHash),
+            ("stripe", customer.StripeCustomerId), ("status", customer.Status), ("source", customer.SourceId)) == 1;
+        return (await FindImportedAsync(customer.StripeCustomerId, cancellationToken)
+            ?? throw new InvalidOperationException($"The import of {customer.StripeCustomerId} is neither new nor found."), created);
+    }
+
+    public async Task<bool> ReleaseGrandfatheredAsync(string customerId, CancellationToken cancellationToken) =>
+        await ExecuteAsync(
+            """
+            update customers set provisioning_status = 'pending', provisioning_step = null, desired_version = desired_version + 1,
+                lifecycle_error = null, updated_at = now()
+            where id = @id and provisioning_status = 'grandfathered' and billing_state = 'active'
+            """,
+            cancellationToken, ("id", customerId)) == 1;
 
     public Task<IReadOnlyList<Customer>> ListByEmailAsync(string email, CancellationToken cancellationToken) =>
         QueryAsync($"select {Columns} from customers where lower(email) = lower(@email) and not is_test and provisioning_status <> 'pending' order by created_at desc limit 10",
@@ -348,6 +391,7 @@ internal sealed class PostgresCustomerStore(NpgsqlDataSource db) : ICustomerStor
             GatewayTokenHash = S(35),
             GatewayTokenEncrypted = S(36),
             IsTest = r.GetBoolean(37),
+            ImportedAt = T(38),
         };
     }
 }

@@ -369,6 +369,8 @@ public sealed partial class DashboardHandler(
         CustomerStatus.Pending or CustomerStatus.Provisioning => new("provisioning", "Setting up", "Your assistant is being set up; this page updates when it is ready."),
         CustomerStatus.Failed => new("failed", "Setup failed", CustomerFacing.SetupFailed(customer.Step, CustomerFacing.Reference(customer.Id, customer.OrchestrationId))),
         CustomerStatus.Deprovisioning => Stopping,
+        CustomerStatus.Grandfathered => new("grandfathered", "Moving",
+            "Your subscription carries over unchanged. Your assistant is moving to a dedicated server of its own; we will email you when it is ready."),
         _ => new("stopped", "Stopped",
             keptUntil is { } until
                 ? $"Your subscription is cancelled and your assistant is stopped. Its data is kept until {CustomerFacing.Day(until)}; download it below before then."

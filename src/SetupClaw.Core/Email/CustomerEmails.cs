@@ -19,6 +19,8 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
     public const string PaymentFailed = "payment_failed";
     public const string Suspended = "suspended";
     public const string Cancelled = "cancelled";
+    public const string Migrated = "migrated";
+    public const string MockCancelled = "mock_cancelled";
 
     /// <summary>Whether an email of <paramref name="kind"/> went to <paramref name="email"/> within <paramref name="window"/> (a sign-in link a minute, at most).</summary>
     public Task<bool> SentRecentlyAsync(string email, string kind, TimeSpan window, CancellationToken cancellationToken) =>
@@ -30,6 +32,18 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
     {
         ArgumentNullException.ThrowIfNull(customer);
         var plan = PlanCatalog.GetOrStarter(customer.Plan);
+        if (customer.ImportedAt is not null)
+        {
+            // A mock-era customer never saw a setup page: the dashboard (signed in by an emailed link) gives the key.
+            return SendAsync(customer, $"{Migrated}:{customer.Id}", Migrated, $"{AssistantOf(customer)} now runs on its own server",
+                [
+                    $"Your assistant {AssistantOf(customer)} has moved to a dedicated server and database of its own, on the {plan.DisplayName} plan. Your subscription is unchanged: nothing more to pay.",
+                    $"Its address: {customer.AccessUrl}",
+                    "The old API key (claw_mock_…) and workspace no longer work. Open the dashboard, sign in with this email address, and press Rotate API key to get your new key.",
+                ],
+                ("Open your dashboard", DashboardUrl), cancellationToken);
+        }
+
         var hint = customer.ApiKeyHint is { Length: >= 4 } h ? $"Your API key ends in {h[^4..]}. " : "";
         return SendAsync(customer, $"{Welcome}:{customer.Id}", Welcome, $"{AssistantOf(customer)} is ready",
             [
@@ -92,6 +106,19 @@ public sealed class CustomerEmails(EmailOutbox outbox, IOptions<AppOptions> app,
                 kept,
             ],
             ("Download my data", DashboardUrl), cancellationToken);
+    }
+
+    /// <summary>A mock-era customer whose subscription the clean slate cancelled (<c>migrate-mock --clean-slate --execute</c>).</summary>
+    public Task<bool> MockCancelledAsync(Customer customer, bool refunded, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customer);
+        return SendAsync(customer, $"{MockCancelled}:{customer.Id}", MockCancelled, "Your Clawdbot subscription has ended",
+            [
+                "The Clawdbot preview you subscribed to has closed, so we have cancelled your subscription: you will not be charged again.",
+                refunded ? "We have refunded your last payment in full; it reaches your card in 5 to 10 days." : "Your last payment covered the time you had it.",
+                "If you would like a dedicated assistant on SetupClaw's new platform, you are welcome to sign up again.",
+            ],
+            ("See SetupClaw", new Uri(app.Value.PublicBaseUrl, "/")), cancellationToken);
     }
 
     internal static string AssistantOf(Customer customer) => string.IsNullOrWhiteSpace(customer.AssistantName) ? "Claw" : customer.AssistantName;

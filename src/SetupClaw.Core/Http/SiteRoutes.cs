@@ -48,6 +48,10 @@ public static class SiteRoutes
     public const string OperatorBindSubscriptionPath = "api/operator/customers/{customerId}/subscription";
     public const string OperatorResealPath = "api/operator/reseal";
     public const string OperatorCustomerPath = "api/operator/customers/{customerId}";
+    public const string OperatorCustomersPath = "api/operator/customers";
+    public const string OperatorProvisionPath = "api/operator/customers/{customerId}/provision";
+    public const string OperatorDeprovisionPath = "api/operator/customers/{customerId}/deprovision";
+    public const string OperatorMockMigrationPath = "api/operator/mock-migration";
     public const string OperatorBackfillPath = "api/operator/backfill";
     public const string OperatorSmokePath = "api/operator/smoke";
     public const string OperatorPoolPath = "api/operator/pool";
@@ -91,6 +95,13 @@ public static class SiteRoutes
         new("OperatorReseal", Post, OperatorResealPath, false, c => c.Get<OperatorHandler>().ResealAsync(c.Request, c.CancellationToken)),
         new("OperatorCustomer", Get, OperatorCustomerPath, false,
             c => c.Get<OperatorHandler>().CustomerAsync(c.Request, c.Value("customerId"), c.CancellationToken)),
+        new("OperatorCustomers", Get, OperatorCustomersPath, false, c => c.Get<OperatorHandler>().CustomersAsync(c.Request, c.CancellationToken)),
+        new("OperatorProvision", Post, OperatorProvisionPath, true,
+            c => c.Get<OperatorHandler>().ProvisionAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
+        new("OperatorDeprovision", Post, OperatorDeprovisionPath, true,
+            c => c.Get<OperatorHandler>().DeprovisionAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),
+        new("OperatorMockMigration", Post, OperatorMockMigrationPath, true,
+            c => c.Get<Migration.MockMigrationHandler>().RunAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
         new("OperatorSmoke", Post, OperatorSmokePath, true, c => c.Get<SmokeHandler>().StartAsync(c.Request, c.RequireDurable(), c.CancellationToken)),
         new("OperatorSmokeRemove", Delete, OperatorSmokeCustomerPath, true,
             c => c.Get<SmokeHandler>().RemoveAsync(c.Request, c.Value("customerId"), c.RequireDurable(), c.CancellationToken)),

@@ -27,8 +27,9 @@ public sealed class NextLifecycleStepActivity(ICustomerStore store, Microsoft.Ex
             return new LifecycleStep(customer.Status == CustomerStatus.Deprovisioned ? LifecycleSteps.Done : LifecycleSteps.Deprovision, version);
         }
 
-        if (customer.BillingState == BillingStates.AwaitingPayment)
+        if (customer.BillingState == BillingStates.AwaitingPayment || customer.Status == CustomerStatus.Grandfathered)
         {
+            // A grandfathered customer waits for the operator (customers provision, migrate-mock --provision), whatever Stripe says short of a cancellation.
             return new LifecycleStep(LifecycleSteps.Done, version);
         }
 

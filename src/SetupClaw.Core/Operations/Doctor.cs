@@ -80,7 +80,7 @@ public sealed class Doctor(IConfiguration configuration)
 
         try
         {
-            await using var connection = new NpgsqlConnection(connectionString);
+            await using var connection = new NpgsqlConnection(Data.PostgresConnectionStrings.Normalize(connectionString));
             await connection.OpenAsync(cancellationToken);
             await using var command = new NpgsqlCommand("select count(*) from information_schema.tables where table_name in ('customers', 'stripe_events', 'provisioning_steps')", connection);
             var tables = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
@@ -88,7 +88,7 @@ public sealed class Doctor(IConfiguration configuration)
                 ? new DoctorFinding("control database", true, $"{connection.Host}:{connection.Port}/{connection.Database}, migrated")
                 : new DoctorFinding("control database", true, $"{connection.Host}:{connection.Port}/{connection.Database} reachable; migrations run at the first start");
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException or FormatException)
         {
             return new DoctorFinding("control database", false, e.Message,
                 "Check ConnectionStrings:ControlDatabase (host, port, user, password) and that PostgreSQL is running.");
@@ -100,7 +100,7 @@ public sealed class Doctor(IConfiguration configuration)
     {
         try
         {
-            await using var connection = new NpgsqlConnection(configuration.GetConnectionString("ControlDatabase"));
+            await using var connection = new NpgsqlConnection(Data.PostgresConnectionStrings.Normalize(configuration.GetConnectionString("ControlDatabase") ?? ""));
             await connection.OpenAsync(cancellationToken);
             await using var command = new NpgsqlCommand(
                 """

@@ -212,6 +212,28 @@ public sealed class OperatorHandler(
             provisionedAt = customer.ProvisionedAt,
             failureReason = customer.FailureReason,
             lifecycleError = customer.LifecycleError,
+            stripeCustomerId = customer.StripeCustomerId,
+            billingStateAt = customer.BillingStateAt,
+            importedAt = customer.ImportedAt,
+            // The lifecycle: what Stripe last asked for (desired) against what was done (applied), and the run holding it.
+            lifecycle = new
+            {
+                desiredVersion = customer.DesiredVersion,
+                appliedVersion = customer.AppliedVersion,
+                run = customer.LifecycleInstance,
+                claimedAt = customer.LifecycleClaimedAt,
+                provisioningRun = customer.OrchestrationId,
+            },
+            // Every step of every run, oldest first, with its duration and error.
+            steps = (await customers.GetStepsAsync(customer.Id, null, cancellationToken)).Select(s => new
+            {
+                name = s.Name,
+                status = s.Status,
+                startedAt = s.StartedAt,
+                completedAt = s.CompletedAt,
+                durationMs = s.DurationMs,
+                error = s.Error,
+            }),
             // The reference a failed customer is shown (the run's operation id), to find the run in the logs.
             reference = Provisioning.CustomerFacing.Reference(customer.Id, customer.OrchestrationId),
             // What was sent and what is still being retried; never a body (a sign-in link is a credential).
@@ -268,6 +290,139 @@ public sealed class OperatorHandler(
 
         var report = await backfill.RunAsync(durable, after, limit, cancellationToken);
         return Results.Ok(new { report.Updated, report.TokensIssued, report.Skipped, report.Failed, report.Next });
+    }
+
+    private static readonly string[] Statuses =
+    [
+        CustomerStatus.Pending, CustomerStatus.Provisioning, CustomerStatus.Active, CustomerStatus.Failed, CustomerStatus.Suspended,
+        CustomerStatus.Deprovisioning, CustomerStatus.Deprovisioned, CustomerStatus.Grandfathered,
+    ];
+
+    /// <summary>
+    /// <c>GET /api/operator/customers[?status=S&amp;plan=P&amp;after={id}&amp;limit=N]</c>: customers newest first, a page
+    /// at a time (<c>next</c> is the <c>after</c> of the next page, null on the last); no secret, no hash.
+    /// </summary>
+    public async Task<IResult> CustomersAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (limits.RefuseAdmin(request) is { } refused)
+        {
+            return refused;
+        }
+
+        var status = request.Query["status"].ToString() is { Length: > 0 } s ? s : null;
+        if (status is not null && !Statuses.Contains(status))
+        {
+            return Problems.BadRequest("Unknown status", $"'status' must be one of {string.Join(", ", Statuses)}.");
+        }
+
+        var planName = request.Query["plan"].ToString() is { Length: > 0 } p ? p : null;
+        if (planName is not null && !PlanCatalog.TryGet(planName, out _))
+        {
+            return Problems.BadRequest("Unknown plan", $"There is no plan '{Problems.Echo(planName)}': use starter, pro or team.");
+        }
+
+        var after = request.Query["after"].ToString() is { Length: > 0 } cursor ? cursor : null;
+        if (after is not null && !Providers.CustomerIds.IsValid(after))
+        {
+            return Problems.BadRequest("Invalid cursor", "'after' must be a customer id (cus_ and 20 hex digits): the 'next' of the previous answer.");
+        }
+
+        var limit = 100;
+        if (request.Query["limit"].ToString() is { Length: > 0 } text && !(int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 500))
+        {
+            return Problems.BadRequest("Invalid limit", "'limit' must be a whole number from 1 to 500.");
+        }
+
+        var page = await customers.ListAsync(status, planName is null ? null : PlanCatalog.Get(planName).Name, after, limit, cancellationToken);
+        return Results.Ok(new
+        {
+            customers = page.Customers.Select(c => new
+            {
+                id = c.Id,
+                email = c.Email,
+                status = c.Status,
+                plan = c.Plan,
+                accessUrl = c.AccessUrl,
+                createdAt = c.CreatedAt,
+                billingState = c.BillingState,
+                test = c.IsTest,
+                imported = c.ImportedAt is not null,
+            }),
+            next = page.Next,
+        });
+    }
+
+    /// <summary>
+    /// <c>POST /api/operator/customers/{id}/provision</c>: a grandfathered customer (imported from the mock era) gets its
+    /// assistant through the lifecycle, bound to its existing subscription. Only while Stripe says the subscription is
+    /// active; any other customer is refused with where it stands.
+    /// </summary>
+    public async Task<IResult> ProvisionAsync(HttpRequest request, string customerId, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        if (limits.RefuseAdmin(request) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is not { } customer)
+        {
+            return UnknownCustomer(customerId);
+        }
+
+        if (customer.Status != CustomerStatus.Grandfathered)
+        {
+            return Problems.Conflict("Not grandfathered",
+                $"{customer.Id} is {customer.Status}, not grandfathered: nothing to provision" +
+                (customer.Status == CustomerStatus.Failed ? $". A failed customer is run again with POST /api/operator/customers/{customer.Id}/retry (customers retry)." : "."));
+        }
+
+        if (!await customers.ReleaseGrandfatheredAsync(customer.Id, cancellationToken))
+        {
+            return Problems.Conflict("Subscription not active",
+                $"Stripe says {customer.Id}'s subscription is {customer.BillingState}: it is provisioned once the subscription is active (paid).");
+        }
+
+        var run = await lifecycle.KickAsync(durable, customer.Id, cancellationToken);
+        return Results.Accepted(value: new
+        {
+            customerId = customer.Id,
+            run,
+            note = run is not null ? "provisioning started" : lifecycle.IsPaused ? "provisioning is paused (Provisioning:Paused): it starts when it resumes" : "a lifecycle run holds the customer; it starts after it",
+        });
+    }
+
+    /// <summary>
+    /// <c>POST /api/operator/customers/{id}/deprovision</c>: removes the customer's assistant (service, then an archive
+    /// of its data, then its database) through the lifecycle, as a cancellation would. Stripe is not touched: cancel
+    /// the subscription there too if billing should stop, or its next event is recorded and changes nothing.
+    /// </summary>
+    public async Task<IResult> DeprovisionAsync(HttpRequest request, string customerId, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        if (limits.RefuseAdmin(request) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is not { } customer)
+        {
+            return UnknownCustomer(customerId);
+        }
+
+        if (customer.Status == CustomerStatus.Deprovisioned)
+        {
+            return Results.Ok(new { customerId = customer.Id, outcome = "already deprovisioned", note = "nothing left to remove" });
+        }
+
+        var outcome = await lifecycle.RecordAsync(durable, customer.Id, new BillingFact(clock.GetUtcNow(), BillingStates.Cancelled), cancellationToken);
+        return Results.Accepted(value: new
+        {
+            customerId = customer.Id,
+            outcome,
+            note = customer.StripeSubscriptionId is { } subscription && !customer.IsTest
+                ? $"deprovisioning; Stripe subscription {subscription} is not touched: cancel it there if billing should stop"
+                : "deprovisioning",
+        });
     }
 
     private static IResult UnknownCustomer(string customerId) =>
