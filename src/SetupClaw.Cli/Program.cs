@@ -90,6 +90,10 @@ pool.SetAction(async (parsed, cancellationToken) =>
 });
 
 var root = new RootCommand("SetupClaw's operator commands: they talk to a running control plane through its operator API.") { url, adminKey, json, smoke, pool };
+foreach (var command in OperatorCommands.Create(url, adminKey, json))
+{
+    root.Add(command);
+}
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
@@ -111,6 +115,11 @@ catch (UsageException e)
 {
     Console.Error.WriteLine(e.Message);
     return 2;
+}
+catch (ApiException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return e.Answer.ExitCode;
 }
 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
 {

@@ -204,9 +204,12 @@ public sealed partial class MockMigration(
 
         if (existing is { Status: not CustomerStatus.Grandfathered })
         {
-            return Decision("skip", MockOutcomes.Skipped, existing.Status == CustomerStatus.Failed
-                ? $"its provisioning failed earlier ({existing.Id}): fix the cause, then customers retry {existing.Id}"
-                : $"already provisioned as {existing.Id} ({existing.Status})", existing.Id);
+            return Decision("skip", MockOutcomes.Skipped, existing.Status switch
+            {
+                CustomerStatus.Failed => $"its provisioning failed earlier ({existing.Id}): fix the cause, then customers retry {existing.Id}",
+                CustomerStatus.Deprovisioning or CustomerStatus.Deprovisioned => $"cancelled ({existing.Id}, {existing.Status}): not provisioned",
+                _ => $"already provisioned as {existing.Id} ({existing.Status})",
+            }, existing.Id);
         }
 
         if (liveness != Liveness.Live)

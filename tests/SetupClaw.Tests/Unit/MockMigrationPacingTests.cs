@@ -1,0 +1,85 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
+using SetupClaw.Cli;
+using SetupClaw.Migration;
+using SetupClaw.Tests.Infrastructure;
+
+namespace SetupClaw.Tests.Unit;
+
+/// <summary><c>migrate-mock --provision --per-minute N</c> starts at most N provisionings a minute, on a fake clock.</summary>
+public sealed class MockMigrationPacingTests
+{
+    [Fact]
+    public async Task Provision_StartsOneCustomerPerInterval_AndNoSooner()
+    {
+        var api = new FakeOperatorApi();
+        var clock = new FakeTimeProvider();
+        var runner = new MockMigrationRunner(new OperatorApi(new HttpClient(api) { BaseAddress = new Uri("http://control.invalid/") }), _ => { }, clock);
+        MockCustomerRow[] rows = [Row("1"), Row("2"), Row("3")];
+        var options = new MockMigrationOptions(MockMigrationModes.Provision, false, false, false, PerMinute: 2, new Dictionary<string, string>(), [], TimeSpan.FromMinutes(5));
+
+        var (plan, run) = await runner.PlanAsync(rows, options, CancellationToken.None);
+        Assert.All(plan, d => Assert.Equal(MockOutcomes.Planned, d.Outcome));
+        var report = run(CancellationToken.None);
+
+        // The first starts at once; the second only when the clock reaches 30 s (2 a minute), the third at 60 s.
+        await Wait.UntilAsync(() => Task.FromResult(api.Started == 1), TimeSpan.FromSeconds(10), "the first provisioning");
+        clock.Advance(TimeSpan.FromSeconds(29));
+        await Task.Yield();
+        Assert.Equal(1, api.Started);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await Wait.UntilAsync(() => Task.FromResult(api.Started == 2), TimeSpan.FromSeconds(10), "the second provisioning at 30 s");
+        clock.Advance(TimeSpan.FromSeconds(29));
+        await Task.Yield();
+        Assert.Equal(2, api.Started);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await Wait.UntilAsync(() => Task.FromResult(api.Started == 3), TimeSpan.FromSeconds(10), "the third provisioning at 60 s");
+
+        var done = await report;
+        Assert.Equal(3, done.Done);
+        Assert.All(done.Customers, d => Assert.Contains("active", d.Reason, StringComparison.Ordinal));
+    }
+
+    private static MockCustomerRow Row(string id) => new(id, $"m{id}@mock.example", "cus_mock" + id, "sub_mock" + id, "starter", "active");
+
+    /// <summary>The operator API as the runner uses it: a plan of provisions, each started as asked, each active at once.</summary>
+    private sealed class FakeOperatorApi : HttpMessageHandler
+    {
+        private int started;
+
+        public int Started => Volatile.Read(ref started);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Method == HttpMethod.Get)
+            {
+                return Json(new JsonObject { ["status"] = "active" });
+            }
+
+            var body = JsonNode.Parse(await request.Content!.ReadAsStringAsync(cancellationToken))!;
+            var dryRun = body["dryRun"]!.GetValue<bool>();
+            if (!dryRun)
+            {
+                Interlocked.Increment(ref started);
+            }
+
+            var decisions = new JsonArray();
+            foreach (var row in body["customers"]!.AsArray())
+            {
+                var id = row!["sourceId"]!.GetValue<string>();
+                decisions.Add(new JsonObject
+                {
+                    ["sourceId"] = id, ["email"] = row["email"]!.GetValue<string>(), ["action"] = "provision",
+                    ["outcome"] = dryRun ? "planned" : "done", ["reason"] = "live; provisioning started", ["customerId"] = dryRun ? null : "cus_0000000000000000000" + id,
+                });
+            }
+
+            return Json(new JsonObject { ["decisions"] = decisions });
+        }
+
+        private static HttpResponseMessage Json(JsonNode body) =>
+            new(HttpStatusCode.OK) { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+    }
+}
