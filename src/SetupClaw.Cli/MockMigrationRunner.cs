@@ -27,6 +27,9 @@ public sealed class MockMigrationRunner(OperatorApi api, Action<string> progress
 
     private readonly TimeProvider clock = time ?? TimeProvider.System;
 
+    /// <summary>Told (steps, of) as provisionings start and then settle (each counts twice): what a progress bar shows.</summary>
+    public Action<int, int>? OnProgress { get; set; }
+
     public async Task<(IReadOnlyList<MockDecision> Plan, Func<CancellationToken, Task<MockMigrationReport>> Run)> PlanAsync(
         IReadOnlyList<MockCustomerRow> source, MockMigrationOptions options, CancellationToken cancellationToken)
     {
@@ -55,7 +58,8 @@ public sealed class MockMigrationRunner(OperatorApi api, Action<string> progress
     {
         if (options.Mode != MockMigrationModes.Provision)
         {
-            return await SendAsync(rows, options, dryRun: false, cancellationToken);
+            // An executed clean slate writes to Stripe for each row: one row a request, so no request outlives its timeout.
+            return await SendAsync(rows, options, dryRun: false, cancellationToken, options.Mode == MockMigrationModes.CleanSlate && options.Execute ? 1 : Batch);
         }
 
         // Provisioning: only the customers the plan provisions, one at a time, at most PerMinute a minute; the others
@@ -74,6 +78,7 @@ public sealed class MockMigrationRunner(OperatorApi api, Action<string> progress
 
             var decision = (await SendAsync([chosen[i]], options, dryRun: false, cancellationToken)).Single();
             decisions[decision.SourceId] = decision;
+            OnProgress?.Invoke(i + 1, chosen.Count * 2);
             progress($"[{i + 1}/{chosen.Count}] {decision.Email}: {decision.Outcome}, {decision.Reason}");
         }
 
@@ -101,6 +106,7 @@ public sealed class MockMigrationRunner(OperatorApi api, Action<string> progress
                                 : $"not active within {options.Timeout.TotalSeconds:0} s (status {status}); it goes on: customers show {decision.CustomerId}",
                         };
                     progress($"{finished} of {finished + waiting.Count} provisioned customers settled ({decision.Email}: {status})");
+                    OnProgress?.Invoke(chosen.Count + finished, chosen.Count * 2);
                 }
             }
 
@@ -113,10 +119,11 @@ public sealed class MockMigrationRunner(OperatorApi api, Action<string> progress
         return plan.Select(p => decisions[p.SourceId]).ToList();
     }
 
-    private async Task<IReadOnlyList<MockDecision>> SendAsync(IReadOnlyList<MockCustomerRow> rows, MockMigrationOptions options, bool dryRun, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<MockDecision>> SendAsync(
+        IReadOnlyList<MockCustomerRow> rows, MockMigrationOptions options, bool dryRun, CancellationToken cancellationToken, int batch = Batch)
     {
         var decisions = new List<MockDecision>();
-        foreach (var chunk in rows.Chunk(Batch))
+        foreach (var chunk in rows.Chunk(batch))
         {
             var answer = await api.PostAsync("api/operator/mock-migration",
                 new MockMigrationRequest(options.Mode, dryRun, options.Execute, options.Refund, options.PriceMap, chunk), cancellationToken);

@@ -17,6 +17,8 @@ public static class MockSource
 
     public static async Task<IReadOnlyList<MockCustomerRow>> ReadAsync(string source, string? scratch, Action<string> progress, CancellationToken cancellationToken)
     {
+        source = FromEnvironment(source, "--from");
+        scratch = scratch is null ? null : FromEnvironment(scratch, "--scratch");
         if (File.Exists(source))
         {
             return await FromDumpAsync(source, scratch, progress, cancellationToken);
@@ -24,10 +26,24 @@ public static class MockSource
 
         if (!PostgresConnectionStrings.IsUrl(source) && !source.Contains('=', StringComparison.Ordinal))
         {
-            throw new UsageException($"--from '{source}' is neither a file nor a PostgreSQL connection string or postgres:// URL.");
+            // Not echoed: a mistyped URL may hold a password.
+            throw new UsageException("--from is neither a file nor a PostgreSQL connection string or postgres:// URL.");
         }
 
         return await FromDatabaseAsync(Normalize(source, "--from"), progress, cancellationToken);
+    }
+
+    /// <summary><c>env:NAME</c> reads the value from the environment variable NAME: a password then stays out of the command line (and <c>ps</c>, and shell history).</summary>
+    private static string FromEnvironment(string value, string option)
+    {
+        if (!value.StartsWith("env:", StringComparison.Ordinal))
+        {
+            return value;
+        }
+
+        return Environment.GetEnvironmentVariable(value[4..]) is { Length: > 0 } set
+            ? set
+            : throw new UsageException($"{option} {value}: the environment variable {value[4..]} is not set.");
     }
 
     private static string Normalize(string value, string option)
@@ -196,13 +212,15 @@ public static class MockSource
         await psql.WaitForExitAsync(cancellationToken);
         var said = (await errors).Trim();
         _ = await output;
-        var first = string.Join(" / ", said.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.Contains("role", StringComparison.Ordinal)).Take(3));
+        // psql's own words are not repeated: when a statement fails, the rows that follow are read as SQL and its
+        // errors quote them (mock keys in clear). Only how many errors it reported.
+        var errorCount = said.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.Contains("ERROR:", StringComparison.Ordinal) && !l.Contains("role", StringComparison.Ordinal));
         if (psql.ExitCode != 0)
         {
-            throw new UsageException($"{file} could not be restored with psql (exit {psql.ExitCode}): {first}. Is it a plain-SQL pg_dump of the prototype's database?");
+            throw new UsageException($"{file} could not be restored with psql (exit {psql.ExitCode}). Is it a plain-SQL pg_dump of the prototype's database?");
         }
 
-        return first;
+        return errorCount == 0 ? "" : $"{errorCount} error(s) while restoring";
     }
 
     /// <summary>psql from <c>PSQL</c>, else the PATH, else Debian's PostgreSQL directories.</summary>

@@ -99,7 +99,7 @@ public static class OperatorCommands
 
     private static Command MigrateMock(Func<ParseResult, OperatorApi> api, Option<bool> json, IAnsiConsole stderr)
     {
-        var from = new Option<string>("--from") { Description = "The prototype's database: a connection string, a postgres:// URL, or a plain-SQL pg_dump file.", Required = true };
+        var from = new Option<string>("--from") { Description = "The prototype's database: a connection string, a postgres:// URL, a plain-SQL pg_dump file, or env:NAME to read it from the environment variable NAME (keeps a password off the command line).", Required = true };
         var grandfather = new Option<bool>("--grandfather") { Description = "A: import the customers as grandfathered, bound to their subscriptions, nothing provisioned." };
         var provision = new Option<bool>("--provision") { Description = "B: provision a real assistant for every live subscription (no new payment), and email each customer." };
         var cleanSlate = new Option<bool>("--clean-slate") { Description = "C: list the subscriptions to cancel; with a Stripe key and --execute, cancel them and email each customer." };
@@ -149,15 +149,50 @@ public static class OperatorCommands
 
             var options = new MockMigrationOptions(mode, parsed.GetValue(dryRun), parsed.GetValue(execute), parsed.GetValue(refund), parsed.GetValue(perMinute), map,
                 parsed.GetValue(only) ?? [], TimeSpan.FromSeconds(Math.Max(1, parsed.GetValue(timeout))));
-            void Progress(string line) => stderr.MarkupLineInterpolated($"[grey]{line}[/]");
+            var bar = false;
+            void Progress(string line)
+            {
+                if (!bar)
+                {
+                    stderr.MarkupLineInterpolated($"[grey]{line}[/]");
+                }
+            }
+
             var rows = await MockSource.ReadAsync(parsed.GetValue(from)!, parsed.GetValue(scratch) ?? Environment.GetEnvironmentVariable("SETUPCLAW_SCRATCH_PG"), Progress, token);
             var runner = new MockMigrationRunner(api(parsed), Progress);
             var (plan, run) = await runner.PlanAsync(rows, options, token);
 
             // The plan first, always: each customer, what will happen to it and why.
             stderr.Write(Decisions($"Plan ({mode}{(options.DryRun ? ", dry run: nothing changes" : "")})", plan));
-            var report = await run(token);
-            report.ReportPath = MockMigrationRunner.Write(report);
+            MockMigrationReport report;
+            if (mode == MockMigrationModes.Provision && !options.DryRun && !Console.IsErrorRedirected)
+            {
+                // On a terminal, a progress bar on stderr (lines otherwise, as in CI or a log).
+                bar = true;
+                report = await stderr.Progress().StartAsync(async context =>
+                {
+                    var task = context.AddTask("provisioning");
+                    runner.OnProgress = (value, of) => (task.MaxValue, task.Value) = (of, value);
+                    var result = await run(token);
+                    task.Value = task.MaxValue;
+                    return result;
+                });
+                bar = false;
+            }
+            else
+            {
+                report = await run(token);
+            }
+
+            try
+            {
+                report.ReportPath = MockMigrationRunner.Write(report);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                stderr.MarkupLineInterpolated($"[yellow]The report could not be written under artifacts/ ({e.Message}); it follows on stdout.[/]");
+            }
+
             if (parsed.GetValue(json))
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(report, OperatorApi.Json));

@@ -121,6 +121,17 @@ catch (ApiException e)
     Console.Error.WriteLine(e.Message);
     return e.Answer.ExitCode;
 }
+catch (Npgsql.NpgsqlException e)
+{
+    // Reading the prototype's database (or restoring its dump) failed after connecting: its state is unchanged.
+    Console.Error.WriteLine($"PostgreSQL refused: {(e is Npgsql.PostgresException p ? p.MessageText : e.Message)}");
+    return 1;
+}
+catch (JsonException e)
+{
+    Console.Error.WriteLine($"The control plane answered something that is not the expected JSON: {e.Message}");
+    return 1;
+}
 catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
 {
     Console.Error.WriteLine($"The control plane could not be reached or answered unexpectedly: {e.Message}");

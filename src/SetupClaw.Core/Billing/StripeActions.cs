@@ -39,7 +39,9 @@ public sealed class StripeActions(IServiceProvider services)
             return null;
         }
 
-        var refund = await new RefundService(Client).CreateAsync(new RefundCreateOptions { PaymentIntent = paymentIntent }, cancellationToken: cancellationToken);
+        // One refund per payment, however often the clean slate is run.
+        var refund = await new RefundService(Client).CreateAsync(new RefundCreateOptions { PaymentIntent = paymentIntent },
+            new RequestOptions { IdempotencyKey = "setupclaw-mock-refund:" + paymentIntent }, cancellationToken);
         return refund.Id;
     }
 

@@ -36,7 +36,8 @@ static class PostgresConnectionStrings
             }
             catch (ArgumentException e)
             {
-                throw new FormatException($"Not a PostgreSQL connection string or postgres:// URL ({e.Message.Split('\n')[0]}).", e);
+                // Npgsql's message repeats the text it could not read, which may hold a password: say only what is wrong.
+                throw new FormatException("Not a PostgreSQL connection string (Host=…;Database=…;Username=…) or postgres:// URL: a key is unknown or a value malformed.", e);
             }
         }
 

@@ -279,12 +279,14 @@ public sealed partial class MockMigration(
             return Decision("cancel", MockOutcomes.Planned, $"{said}: would {what}; add --execute to do it");
         }
 
-        var refunded = request.Refund ? await stripeActions.RefundLastPaidInvoiceAsync(subscription, cancellationToken) : null;
+        // Cancel first (re-running a cancel is harmless), then refund under an idempotency key (a re-run refunds once);
+        // once Stripe has been written to, the record and the email no longer heed the request's cancellation.
         await stripeActions.CancelSubscriptionAsync(subscription, cancellationToken);
+        var refunded = request.Refund ? await stripeActions.RefundLastPaidInvoiceAsync(subscription, CancellationToken.None) : null;
         var (record, _) = await customers.ImportAsync(
             new ImportedCustomer(Providers.CustomerIds.New(), row.Email!.Trim(), plan ?? Plan.Starter, row.StripeCustomerId!, row.SourceId!, CustomerStatus.Deprovisioned,
-                Secrets.Hash(Secrets.NewStatusToken())), cancellationToken);
-        await emails.MockCancelledAsync(record, refunded is not null, cancellationToken);
+                Secrets.Hash(Secrets.NewStatusToken())), CancellationToken.None);
+        await emails.MockCancelledAsync(record, refunded is not null, CancellationToken.None);
         return Decision("cancel", MockOutcomes.Done, $"{said}: cancelled {subscription}" + (refunded is null ? "" : $" and refunded {refunded}") + "; emailed", record.Id);
     }
 
@@ -336,6 +338,14 @@ public sealed partial class MockMigration(
             if (!string.Equals(read.CustomerId, row.StripeCustomerId, StringComparison.Ordinal))
             {
                 return (Liveness.Unknown, $"subscription {subscription} belongs to another Stripe customer than {row.StripeCustomerId}: not touched");
+            }
+
+            // Once bound, the webhook reads the plan from the subscription's price: one it does not know would be refused.
+            var price = read.Items?.Data?.FirstOrDefault()?.Price;
+            if (price is not null && !plans.TryGetByPriceId(price.Id, out _) && !PlanCatalog.TryGet(price.LookupKey, out _))
+            {
+                return (Liveness.Unknown,
+                    $"subscription {subscription} is on price {price.Id}, which SetupClaw's webhook does not know: set Plans:LegacyPrices:{price.Id}=<plan> (or move it to a plan's price in Stripe) first");
             }
 
             return (Classify(read.Status), $"Stripe says {read.Status}");

@@ -115,7 +115,7 @@ public sealed class Doctor(IConfiguration configuration)
                 : new DoctorFinding("lifecycle", false, $"{stuck} customer(s) with a lifecycle error, {orphans} open orphan(s)",
                     "GET /api/operator/orphans and customers.lifecycle_error say why; fix the cause, then POST /api/operator/customers/{id}/retry or /api/operator/sweep.");
         }
-        catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or ArgumentException or InvalidOperationException or FormatException)
         {
             return new DoctorFinding("lifecycle", true, "not checked: the control database is not reachable or not migrated yet");
         }

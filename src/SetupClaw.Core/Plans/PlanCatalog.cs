@@ -23,6 +23,12 @@ public sealed class PlansOptions
     public PlanPriceOptions Pro { get; set; } = new();
 
     public PlanPriceOptions Team { get; set; } = new();
+
+    /// <summary>
+    /// Older Stripe price ids (the prototype's) → plan names, <c>Plans:LegacyPrices:{priceId}=pro</c>: a mock-era
+    /// subscription still on one is understood by the webhook and the migration as that plan.
+    /// </summary>
+    public Dictionary<string, string> LegacyPrices { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>Looks plans up by name or Stripe price id. Exact, case-insensitive matches only: no prototype fallback to Starter.</summary>
@@ -62,6 +68,11 @@ public sealed class PlanCatalog(IOptions<PlansOptions> options)
         plan = string.IsNullOrEmpty(priceId)
             ? null
             : Plan.All.FirstOrDefault(p => string.Equals(PriceOf(p).StripePriceId, priceId, StringComparison.Ordinal));
+        if (plan is null && priceId is not null && options.Value.LegacyPrices.TryGetValue(priceId, out var legacy))
+        {
+            TryGet(legacy, out plan);
+        }
+
         return plan is not null;
     }
 }

@@ -14,8 +14,9 @@ public sealed class MockMigrationPacingTests
     [Fact]
     public async Task Provision_StartsOneCustomerPerInterval_AndNoSooner()
     {
-        var api = new FakeOperatorApi();
-        var clock = new FakeTimeProvider();
+        var clock = new CountingClock();
+        var api = new FakeOperatorApi(clock);
+        var start = clock.GetUtcNow();
         var runner = new MockMigrationRunner(new OperatorApi(new HttpClient(api) { BaseAddress = new Uri("http://control.invalid/") }), _ => { }, clock);
         MockCustomerRow[] rows = [Row("1"), Row("2"), Row("3")];
         var options = new MockMigrationOptions(MockMigrationModes.Provision, false, false, false, PerMinute: 2, new Dictionary<string, string>(), [], TimeSpan.FromMinutes(5));
@@ -25,31 +26,56 @@ public sealed class MockMigrationPacingTests
         var report = run(CancellationToken.None);
 
         // The first starts at once; the second only when the clock reaches 30 s (2 a minute), the third at 60 s.
+        // Each wait for the next slot is a timer on the clock (the handshake); the clock then jumps to that slot, and
+        // each start records the fake time it happened at.
         await Wait.UntilAsync(() => Task.FromResult(api.Started == 1), TimeSpan.FromSeconds(10), "the first provisioning");
-        clock.Advance(TimeSpan.FromSeconds(29));
-        await Task.Yield();
-        Assert.Equal(1, api.Started);
-        clock.Advance(TimeSpan.FromSeconds(1));
-        await Wait.UntilAsync(() => Task.FromResult(api.Started == 2), TimeSpan.FromSeconds(10), "the second provisioning at 30 s");
-        clock.Advance(TimeSpan.FromSeconds(29));
-        await Task.Yield();
-        Assert.Equal(2, api.Started);
-        clock.Advance(TimeSpan.FromSeconds(1));
-        await Wait.UntilAsync(() => Task.FromResult(api.Started == 3), TimeSpan.FromSeconds(10), "the third provisioning at 60 s");
+        for (var slot = 1; slot < 3; slot++)
+        {
+            var timers = slot;
+            await Wait.UntilAsync(() => Task.FromResult(clock.Timers == timers), TimeSpan.FromSeconds(10), $"the runner to wait for slot {slot}");
+            Assert.Equal(slot, api.Started);
+            clock.Advance(TimeSpan.FromSeconds(30));
+        }
 
         var done = await report;
+        Assert.Equal([TimeSpan.Zero, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60)], api.StartedAt.Select(t => t - start));
         Assert.Equal(3, done.Done);
         Assert.All(done.Customers, d => Assert.Contains("active", d.Reason, StringComparison.Ordinal));
+    }
+
+    /// <summary>A fake clock that counts the timers made on it: a <c>Task.Delay</c> on it is one.</summary>
+    private sealed class CountingClock : TimeProvider
+    {
+        private readonly FakeTimeProvider fake = new();
+        private int timers;
+
+        public int Timers => Volatile.Read(ref timers);
+
+        public void Advance(TimeSpan by) => fake.Advance(by);
+
+        public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
+
+        public override long GetTimestamp() => fake.GetTimestamp();
+
+        public override long TimestampFrequency => fake.TimestampFrequency;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            Interlocked.Increment(ref timers);
+            return fake.CreateTimer(callback, state, dueTime, period);
+        }
     }
 
     private static MockCustomerRow Row(string id) => new(id, $"m{id}@mock.example", "cus_mock" + id, "sub_mock" + id, "starter", "active");
 
     /// <summary>The operator API as the runner uses it: a plan of provisions, each started as asked, each active at once.</summary>
-    private sealed class FakeOperatorApi : HttpMessageHandler
+    private sealed class FakeOperatorApi(TimeProvider clock) : HttpMessageHandler
     {
         private int started;
 
         public int Started => Volatile.Read(ref started);
+
+        public System.Collections.Concurrent.ConcurrentQueue<DateTimeOffset> StartedAt { get; } = new();
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -62,6 +88,7 @@ public sealed class MockMigrationPacingTests
             var dryRun = body["dryRun"]!.GetValue<bool>();
             if (!dryRun)
             {
+                StartedAt.Enqueue(clock.GetUtcNow());
                 Interlocked.Increment(ref started);
             }
 

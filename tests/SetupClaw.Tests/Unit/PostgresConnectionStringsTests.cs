@@ -27,3 +27,22 @@ public sealed class PostgresConnectionStringsTests
         Assert.DoesNotContain(":p@", error.Message, StringComparison.Ordinal);
     }
 }
+
+public sealed class LegacyPriceTests
+{
+    [Fact]
+    public void ALegacyPrice_IsReadAsItsPlan_AndAnUnknownOneAsNone()
+    {
+        var plans = new SetupClaw.Plans.PlanCatalog(Microsoft.Extensions.Options.Options.Create(new SetupClaw.Plans.PlansOptions
+        {
+            Pro = new() { StripePriceId = "price_pro_now" },
+            LegacyPrices = new(StringComparer.Ordinal) { ["price_pro_2023"] = "pro", ["price_gold"] = "gold" },
+        }));
+
+        Assert.True(plans.TryGetByPriceId("price_pro_2023", out var legacy));
+        Assert.Equal("pro", legacy.Name);
+        Assert.True(plans.TryGetByPriceId("price_pro_now", out _));
+        Assert.False(plans.TryGetByPriceId("price_gold", out _));
+        Assert.False(plans.TryGetByPriceId("price_unknown", out _));
+    }
+}
