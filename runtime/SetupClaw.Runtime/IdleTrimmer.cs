@@ -5,12 +5,23 @@ namespace SetupClaw.Runtime;
 /// idle runtime would stay at its peak; once no request has arrived for <see cref="IdleAfter"/> (and something was
 /// allocated since the last trim), one aggressive, compacting collection returns the free memory to the system.
 /// Small is a feature: this decides how cheaply a customer can be hosted.
+/// On a platform with no sleeping of its own (the local provider), <c>Runtime:ExitAfterIdleSeconds</c> makes the
+/// runtime exit after that long without a request, with <see cref="SleepExitCode"/>: the platform then answers its
+/// port and starts it again on the next request, as Railway's application sleeping does.
 /// </summary>
-public sealed class IdleTrimmer(IConfiguration configuration) : BackgroundService
+public sealed class IdleTrimmer(IConfiguration configuration, IHostApplicationLifetime lifetime, ILogger<IdleTrimmer> logger) : BackgroundService
 {
+    /// <summary>The exit code of a runtime that went to sleep (EX_TEMPFAIL): not a crash.</summary>
+    public const int SleepExitCode = 75;
+
     private static long lastRequest = Environment.TickCount64;
 
     public TimeSpan IdleAfter { get; } = TimeSpan.FromSeconds(configuration.GetValue("Runtime:TrimAfterIdleSeconds", 10));
+
+    public TimeSpan ExitAfter { get; } = TimeSpan.FromSeconds(configuration.GetValue("Runtime:ExitAfterIdleSeconds", 0.0));
+
+    /// <summary>Set when the runtime stops because it was idle: Program exits with <see cref="SleepExitCode"/>.</summary>
+    public static bool Slept { get; private set; }
 
     public static IApplicationBuilder UseIdleTracking(IApplicationBuilder app) =>
         app.Use((context, next) =>
@@ -22,10 +33,19 @@ public sealed class IdleTrimmer(IConfiguration configuration) : BackgroundServic
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var trimmedAt = GC.GetTotalAllocatedBytes();
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, IdleAfter.TotalSeconds / 2)));
+        var tick = TimeSpan.FromSeconds(Math.Max(0.25, Math.Min(IdleAfter.TotalSeconds / 2, ExitAfter > TimeSpan.Zero ? ExitAfter.TotalSeconds / 4 : double.MaxValue)));
+        using var timer = new PeriodicTimer(tick);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var idle = TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastRequest));
+            if (ExitAfter > TimeSpan.Zero && idle >= ExitAfter)
+            {
+                logger.LogInformation("No request for {Seconds:0} s: going to sleep (the next request wakes the assistant)", idle.TotalSeconds);
+                Slept = true;
+                lifetime.StopApplication();
+                return;
+            }
+
             var allocated = GC.GetTotalAllocatedBytes();
             if (idle >= IdleAfter && allocated - trimmedAt > 4 * 1024 * 1024)
             {

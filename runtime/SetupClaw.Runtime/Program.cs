@@ -69,4 +69,4 @@ app.MapMemoryEndpoints();
 app.MapSkillEndpoints();
 app.MapWorkspaceEndpoints();
 await app.RunAsync();
-return 0;
+return IdleTrimmer.Slept ? IdleTrimmer.SleepExitCode : 0;

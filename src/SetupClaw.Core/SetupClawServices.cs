@@ -220,6 +220,13 @@ public static class SetupClawServices
     /// </summary>
     internal static void AddProviders(IServiceCollection services, IConfiguration configuration, string controlConnection)
     {
+        // The providers read each plan's idle settings (sleep, database suspend): the catalogue, bound once.
+        if (!services.Any(d => d.ServiceType == typeof(PlanCatalog)))
+        {
+            services.AddOptions<PlansOptions>().Bind(configuration.GetSection(PlansOptions.Section));
+            services.AddSingleton<PlanCatalog>();
+        }
+
         services.AddOptions<LocalProviderOptions>().Bind(configuration.GetSection(LocalProviderOptions.Section));
         var database = configuration["Providers:Database"] ?? "Local";
         var compute = configuration["Providers:Compute"] ?? "Local";

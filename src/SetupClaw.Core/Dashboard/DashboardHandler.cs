@@ -37,7 +37,7 @@ public sealed record DashboardView(
 public sealed partial class DashboardHandler(
     ICustomerStore store, CustomerSessions sessions, CustomerEmails emails, AssistantDatabase assistants, ICustomerData customerData,
     AssistantIdentityWriter identities, LifecycleStore lifecycle, SecretBox secretBox, PlanCatalog plans, BillingPortal billing,
-    RequestLimits limits, IOptions<DashboardOptions> options, TimeProvider clock, ILogger<DashboardHandler> logger)
+    RequestLimits limits, IOptions<DashboardOptions> options, Providers.IComputeProvider compute, TimeProvider clock, ILogger<DashboardHandler> logger)
 {
     public const string SecureCookieName = "__Host-claw_session";
     public const string LoopbackCookieName = "claw_session";
@@ -176,7 +176,7 @@ public sealed partial class DashboardHandler(
             $"{facts.MessagesUsed.ToString("N0", CultureInfo.InvariantCulture)} / {facts.MessageLimit.ToString("N0", CultureInfo.InvariantCulture)} messages this month");
         var view = new DashboardView(
             customer.Id, customer.Email, CustomerEmails.AssistantOf(customer), new DashboardPlan(plan.Name, plan.DisplayName, plan.MessagesPerMonth),
-            StateOf(customer, keptUntil), usage, customer.Status is CustomerStatus.Active or CustomerStatus.Suspended ? customer.AccessUrl : null,
+            StateOf(customer, keptUntil, await AsleepAsync(customer, cancellationToken)), usage, customer.Status is CustomerStatus.Active or CustomerStatus.Suspended ? customer.AccessUrl : null,
             customer.ApiKeyHint, facts is null ? [] : skills, customer is { Status: CustomerStatus.Active, LifecycleInstance: null },
             billing.CanManage(customer), facts is not null || keptUntil is not null, keptUntil,
             customer.DesiredPlan is { } desired && desired != customer.Plan && PlanCatalog.TryGet(desired, out var next) ? next.DisplayName : null,
@@ -360,9 +360,29 @@ public sealed partial class DashboardHandler(
     private static readonly DashboardState Stopping =
         new("stopping", "Stopping", "Your subscription is cancelled; your assistant is being stopped and its data archived.");
 
-    private static DashboardState StateOf(Customer customer, DateTimeOffset? keptUntil) => customer.Status switch
+    /// <summary>Whether the platform has put the running assistant to sleep (asking does not wake it); false when it cannot tell.</summary>
+    private async Task<bool> AsleepAsync(Customer customer, CancellationToken cancellationToken)
+    {
+        if (customer is not { Status: CustomerStatus.Active, RailwayServiceId: { } serviceId })
+        {
+            return false;
+        }
+
+        try
+        {
+            return await compute.StateAsync(new Providers.ResourceRef(customer.Id, serviceId), cancellationToken) == Providers.ServiceStates.Sleeping;
+        }
+        catch (Exception e) when (e is HttpRequestException or Providers.PermanentProvisioningException or InvalidOperationException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private static DashboardState StateOf(Customer customer, DateTimeOffset? keptUntil, bool asleep = false) => customer.Status switch
     {
         CustomerStatus.Active when customer.BillingState == BillingStates.Cancelled => Stopping,
+        CustomerStatus.Active when asleep => new("running", "Running",
+            "Your assistant is asleep while nobody talks to it, as your plan allows (it costs less that way), and wakes with your next message: the first answer takes a few seconds longer."),
         CustomerStatus.Active => new("running", "Running", "Your assistant is running and answering."),
         CustomerStatus.Suspended => new("suspended", "Suspended",
             $"Paused{(customer.SuspendedAt is { } at ? " since " + CustomerFacing.Day(at) : "")} because Stripe could not collect the last payment. It keeps all its data; pay the open invoice under Manage billing and it resumes at once."),

@@ -3,7 +3,10 @@ namespace SetupClaw.Plans;
 /// <summary>
 /// What a customer buys. Limits and features live in code; prices and Stripe price ids come from configuration.
 /// <see cref="MonthlyTokens"/> is the model gateway's monthly budget (input + output tokens), overridable by
-/// <c>Plans:{Plan}:MonthlyTokens</c>; the message limit stays beside it.
+/// <c>Plans:{Plan}:MonthlyTokens</c>; the message limit stays beside it. <see cref="SleepWhenIdle"/> (Railway's
+/// application sleeping: an idle service stops and wakes on its next request) and <see cref="DatabaseSuspendSeconds"/>
+/// (Neon's compute suspend after that many idle seconds; -1 never) are the defaults of <c>Plans:{Plan}:SleepWhenIdle</c>
+/// and <c>Plans:{Plan}:DatabaseSuspendSeconds</c>: Starter and Pro rest when idle, Team always answers at once.
 /// </summary>
 public sealed record Plan(
     string Name,
@@ -14,7 +17,9 @@ public sealed record Plan(
     IReadOnlyList<string> Skills,
     double Vcpus,
     int MemoryMb,
-    long MonthlyTokens)
+    long MonthlyTokens,
+    bool SleepWhenIdle = true,
+    int DatabaseSuspendSeconds = 300)
 {
     public const string Starter = "starter";
     public const string Pro = "pro";
@@ -31,7 +36,8 @@ public sealed record Plan(
 
     /// <summary>Team has no agent limit (null), never the prototype's magic -1.</summary>
     public static readonly Plan TeamPlan = new(Team, "Team", 100_000, null,
-        ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], [.. ProSkills, "team-handoff"], 2, 2048, 50_000_000);
+        ["chat", "memory", "web_search", "gmail", "calendar", "browser", "team_seats", "shared_workspaces"], [.. ProSkills, "team-handoff"], 2, 2048, 50_000_000,
+        SleepWhenIdle: false, DatabaseSuspendSeconds: -1);
 
     public static IReadOnlyList<Plan> All { get; } = [StarterPlan, ProPlan, TeamPlan];
 

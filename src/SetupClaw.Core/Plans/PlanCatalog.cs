@@ -12,6 +12,12 @@ public sealed class PlanPriceOptions
 
     /// <summary>Overrides the plan's monthly model-token budget.</summary>
     public long? MonthlyTokens { get; set; }
+
+    /// <summary>Overrides whether the plan's assistants sleep when idle (Railway's application sleeping).</summary>
+    public bool? SleepWhenIdle { get; set; }
+
+    /// <summary>Overrides after how many idle seconds the plan's database compute suspends (Neon; -1 never, 60 to 604800).</summary>
+    public int? DatabaseSuspendSeconds { get; set; }
 }
 
 public sealed class PlansOptions
@@ -61,6 +67,19 @@ public sealed class PlanCatalog(IOptions<PlansOptions> options)
     {
         ArgumentNullException.ThrowIfNull(plan);
         return PriceOf(plan).MonthlyTokens is { } configured && configured > 0 ? configured : plan.MonthlyTokens;
+    }
+
+    /// <summary>
+    /// How the plan's idle assistants rest: whether the service sleeps, and after how many idle seconds the database
+    /// compute suspends (-1 never). The plan's defaults unless <c>Plans:{Plan}:SleepWhenIdle</c> or
+    /// <c>:DatabaseSuspendSeconds</c> say otherwise.
+    /// </summary>
+    public (bool Sleep, int DatabaseSuspendSeconds) IdleOf(Plan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var configured = PriceOf(plan);
+        var suspend = configured.DatabaseSuspendSeconds ?? plan.DatabaseSuspendSeconds;
+        return (configured.SleepWhenIdle ?? plan.SleepWhenIdle, suspend is -1 or (>= 60 and <= 604_800) ? suspend : plan.DatabaseSuspendSeconds);
     }
 
     public bool TryGetByPriceId(string? priceId, [NotNullWhen(true)] out Plan? plan)

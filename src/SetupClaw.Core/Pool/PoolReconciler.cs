@@ -60,6 +60,14 @@ public sealed partial class PoolReconciler(
         var failed = 0;
         foreach (var member in (await pool.ListAsync(cancellationToken)).Where(m => m.Status == PoolStatus.Ready && IsDue(m, settings)))
         {
+            // A member the platform put to sleep is deployed and wakes on its claim's health check: checking it now
+            // would only wake it (and its database) for nothing.
+            if (member.ServiceId is { } serviceId && await compute.StateAsync(new ResourceRef(member.Id, serviceId), cancellationToken) == ServiceStates.Sleeping)
+            {
+                await pool.MarkCheckedAsync(member.Id, cancellationToken);
+                continue;
+            }
+
             if (await UnhealthyBecauseAsync(member, TimeSpan.FromSeconds(10), cancellationToken) is { } problem)
             {
                 failed += await pool.MarkFailedAsync(member.Id, $"health check: {problem}", cancellationToken) ? 1 : 0;

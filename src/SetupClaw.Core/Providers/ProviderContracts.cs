@@ -73,6 +73,23 @@ public interface IComputeProvider
 
     /// <summary>The installation tag of one service (the sweep asks only about pool members nobody records).</summary>
     Task<string?> InstallationOfAsync(string serviceId, CancellationToken cancellationToken);
+
+    /// <summary>Where the service stands now (<see cref="ServiceStates"/>): asking never wakes a sleeping one.</summary>
+    Task<string> StateAsync(ResourceRef service, CancellationToken cancellationToken);
+}
+
+/// <summary>What <see cref="IComputeProvider.StateAsync"/> answers.</summary>
+public static class ServiceStates
+{
+    public const string Running = "running";
+
+    /// <summary>Idle and stopped by the platform (Railway's application sleeping, a local runtime that exited idle); its next request wakes it.</summary>
+    public const string Sleeping = "sleeping";
+
+    public const string Deploying = "deploying";
+    public const string NotDeployed = "not_deployed";
+    public const string Down = "down";
+    public const string Missing = "missing";
 }
 
 /// <param name="ServiceId">The recorded service, when there is one: it is updated, whatever its name.</param>

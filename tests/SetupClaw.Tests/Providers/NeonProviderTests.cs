@@ -28,6 +28,25 @@ public sealed class NeonProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheEndpointSuspendsWhenIdle_AsThePlanSays_AndAPlanChangeMovesIt()
+    {
+        var customer = CustomerIds.New();
+        var database = await Provider.CreateAsync(new DatabaseRequest(customer, "starter"), CancellationToken.None);
+        var branch = ResourceNames.Branch(customer);
+        Assert.Equal(300, neon.EndpointOf(branch)!["suspend_timeout_seconds"]!.GetValue<long>());
+
+        // Team always answers at once: its compute never suspends.
+        await Provider.ResizeAsync(new ResourceRef(customer, database.ResourceId), "team", CancellationToken.None);
+        Assert.Equal(-1, neon.EndpointOf(branch)!["suspend_timeout_seconds"]!.GetValue<long>());
+
+        // A setting overrides the catalogue's default.
+        await using var configured = ProviderServices.Build(neon, null, new Dictionary<string, string?> { ["Plans:Starter:DatabaseSuspendSeconds"] = "900" });
+        var other = CustomerIds.New();
+        await configured.GetRequiredService<IDatabaseProvider>().CreateAsync(new DatabaseRequest(other, "starter"), CancellationToken.None);
+        Assert.Equal(900, neon.EndpointOf(ResourceNames.Branch(other))!["suspend_timeout_seconds"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task Create_BranchWithComputeOwnRoleAndDatabase_PooledTlsConnection()
     {
         var customer = CustomerIds.New();

@@ -48,6 +48,34 @@ public sealed class RailwayProviderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASleepingService_IsReportedSleeping_StillDeployed_AndOnlyPlansThatAllowItSleep()
+    {
+        var starter = CustomerIds.New();
+        var created = await Provider.CreateServiceAsync(Request(starter) with { Plan = Plan.StarterPlan }, CancellationToken.None);
+        var name = ResourceNames.Service(starter);
+        Assert.True(railway.Service(name)!["sleepApplication"]!.GetValue<bool>());
+        var (state, _) = await DeployAndWaitAsync(created.ServiceId);
+        Assert.Equal(DeploymentPhase.Succeeded, state.Phase);
+        var service = new ResourceRef(starter, created.ServiceId);
+        Assert.Equal(ServiceStates.Running, await Provider.StateAsync(service, CancellationToken.None));
+
+        // Railway puts the idle service to sleep: reported as sleeping; its next request wakes it.
+        railway.Sleep(name);
+        Assert.Equal(ServiceStates.Sleeping, await Provider.StateAsync(service, CancellationToken.None));
+        railway.Wake(name);
+        Assert.Equal(ServiceStates.Running, await Provider.StateAsync(service, CancellationToken.None));
+
+        // Team never sleeps; a plan change to Team turns sleeping off.
+        var team = CustomerIds.New();
+        await Provider.CreateServiceAsync(Request(team) with { Plan = Plan.TeamPlan }, CancellationToken.None);
+        Assert.False(railway.Service(ResourceNames.Service(team))!["sleepApplication"]!.GetValue<bool>());
+        Assert.Throws<InvalidOperationException>(() => railway.Sleep(ResourceNames.Service(team)));
+        await Provider.ResizeAsync(service, Plan.TeamPlan, CancellationToken.None);
+        Assert.False(railway.Service(name)!["sleepApplication"]!.GetValue<bool>());
+        Assert.Equal(ServiceStates.Missing, await Provider.StateAsync(new ResourceRef(CustomerIds.New(), null), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ABurstOfCalls_IsPacedUnderTheEnforcedPerSecondLimit_AndNoneIsRefused()
     {
         // Railway refuses a ninth call within any second; the client is told its tier allows 5 a second (it sends 3,

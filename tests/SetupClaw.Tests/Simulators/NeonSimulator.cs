@@ -76,6 +76,15 @@ public sealed class NeonSimulator : SimulatorHost
         }
     }
 
+    /// <summary>The read-write endpoint of the branch named so, as Neon shows it (null: no such branch).</summary>
+    public JsonObject? EndpointOf(string branchName)
+    {
+        lock (gate)
+        {
+            return branches.FirstOrDefault(b => b.Name == branchName) is { EndpointId: not null } branch ? EndpointView(branch) : null;
+        }
+    }
+
     /// <summary>A branch (with its endpoint) that is simply there, as one left by a crashed run elsewhere would be.</summary>
     /// <param name="annotation">The branch's annotation (an installation tag, say).</param>
     public void AddBranch(string name, IReadOnlyDictionary<string, string>? annotation = null)
@@ -262,6 +271,11 @@ public sealed class NeonSimulator : SimulatorHost
         var endpointSpec = body?["endpoints"]?.AsArray().FirstOrDefault();
         branch.MinCu = endpointSpec?["autoscaling_limit_min_cu"]?.GetValue<double>() ?? 0.25;
         branch.MaxCu = endpointSpec?["autoscaling_limit_max_cu"]?.GetValue<double>() ?? 0.25;
+        branch.SuspendTimeoutSeconds = endpointSpec?["suspend_timeout_seconds"]?.GetValue<long>() ?? 0;
+        if (branch.SuspendTimeoutSeconds is < -1 or > 604_800)
+        {
+            return (400, Error("suspend_timeout_seconds must be between -1 and 604800"));
+        }
         foreach (var (role, password) in parent.Roles)
         {
             branch.Roles[role] = password;
@@ -420,12 +434,17 @@ public sealed class NeonSimulator : SimulatorHost
 
         var min = body?["endpoint"]?["autoscaling_limit_min_cu"]?.GetValue<double>() ?? branch.MinCu;
         var max = body?["endpoint"]?["autoscaling_limit_max_cu"]?.GetValue<double>() ?? branch.MaxCu;
+        var suspend = body?["endpoint"]?["suspend_timeout_seconds"]?.GetValue<long>() ?? branch.SuspendTimeoutSeconds;
+        if (suspend is < -1 or > 604_800)
+        {
+            return (400, Error("suspend_timeout_seconds must be between -1 and 604800"));
+        }
         if (min > max)
         {
             return (400, Error("autoscaling_limit_min_cu must not exceed autoscaling_limit_max_cu"));
         }
 
-        (branch.MinCu, branch.MaxCu) = (min, max);
+        (branch.MinCu, branch.MaxCu, branch.SuspendTimeoutSeconds) = (min, max, suspend);
         return (200, new JsonObject
         {
             ["endpoint"] = EndpointView(branch),
@@ -437,7 +456,7 @@ public sealed class NeonSimulator : SimulatorHost
     {
         ["id"] = branch.EndpointId, ["project_id"] = ProjectId, ["branch_id"] = branch.Id, ["type"] = "read_write",
         ["host"] = Host(branch, pooled: false), ["autoscaling_limit_min_cu"] = branch.MinCu, ["autoscaling_limit_max_cu"] = branch.MaxCu,
-        ["current_state"] = "active",
+        ["suspend_timeout_seconds"] = branch.SuspendTimeoutSeconds, ["current_state"] = "active",
     };
 
     private (int, JsonNode?) ConnectionUri(Dictionary<string, string> query)
@@ -526,6 +545,8 @@ public sealed class NeonSimulator : SimulatorHost
         public double MinCu { get; set; } = 0.25;
 
         public double MaxCu { get; set; } = 0.25;
+
+        public long SuspendTimeoutSeconds { get; set; }
 
         public Dictionary<string, string> Annotation { get; } = [];
     }

@@ -263,6 +263,7 @@ public sealed class RailwaySimulator : SimulatorHost
                     var input = arguments["input"]!.AsObject();
                     service!.HealthcheckPath = input["healthcheckPath"]?.GetValue<string>() ?? service.HealthcheckPath;
                     service.Image = input["source"]?["image"]?.GetValue<string>() ?? service.Image;
+                    service.SleepApplication = input["sleepApplication"]?.GetValue<bool>() ?? service.SleepApplication;
                     return true;
                 }
 
@@ -334,9 +335,24 @@ public sealed class RailwaySimulator : SimulatorHost
                     return deployment.Id;
                 }
 
+            case "serviceInstance":
+                {
+                    if (!TryService(Arg("serviceId"), out var service, out error) || !Environment(arguments["environmentId"], out error))
+                    {
+                        return null;
+                    }
+
+                    var latest = deployments.Values.Where(d => d.ServiceId == service!.Id).MaxBy(d => d.CreatedAt);
+                    return new JsonObject
+                    {
+                        ["sleepApplication"] = service!.SleepApplication,
+                        ["latestDeployment"] = latest is null ? null : new JsonObject { ["id"] = latest.Id, ["status"] = StatusOf(service, latest) },
+                    };
+                }
+
             case "deployment":
                 return deployments.TryGetValue(Arg("id"), out var found)
-                    ? new JsonObject { ["id"] = found.Id, ["status"] = Status(found), ["serviceId"] = found.ServiceId }
+                    ? new JsonObject { ["id"] = found.Id, ["status"] = services.TryGetValue(found.ServiceId, out var owner) ? StatusOf(owner, found) : Status(found), ["serviceId"] = found.ServiceId }
                     : Fail("Deployment not found", out error);
             case "deploymentLogs" or "buildLogs":
                 return deployments.TryGetValue(Arg("deploymentId"), out var logged)
@@ -371,6 +387,34 @@ public sealed class RailwaySimulator : SimulatorHost
     {
         error = id is null || id.GetValue<string>() == EnvironmentId ? null : "Environment not found";
         return error is null;
+    }
+
+    /// <summary>A succeeded deployment of a service put to sleep (<see cref="Sleep"/>) reads SLEEPING, as on Railway.</summary>
+    private string StatusOf(SimService service, SimDeployment deployment) =>
+        Status(deployment) is "SUCCESS" && service.Asleep ? "SLEEPING" : Status(deployment);
+
+    /// <summary>
+    /// What Railway does to an idle service with application sleeping on: its deployment reads SLEEPING until its next
+    /// request (<see cref="Wake"/>). Refused, as Railway would never do it, for a service without sleepApplication.
+    /// </summary>
+    public void Sleep(string name)
+    {
+        lock (gate)
+        {
+            var service = services.Values.Single(s => s.Name == name);
+            service.Asleep = service.SleepApplication == true
+                ? true
+                : throw new InvalidOperationException($"{name} has sleepApplication {service.SleepApplication?.ToString() ?? "unset"}: Railway does not put it to sleep.");
+        }
+    }
+
+    /// <summary>The next request to a sleeping service wakes it.</summary>
+    public void Wake(string name)
+    {
+        lock (gate)
+        {
+            services.Values.Single(s => s.Name == name).Asleep = false;
+        }
     }
 
     private string Status(SimDeployment deployment)
@@ -467,12 +511,16 @@ public sealed class RailwaySimulator : SimulatorHost
 
         public double? VCpus { get; set; }
 
+        public bool? SleepApplication { get; set; }
+
+        public bool Asleep { get; set; }
+
         public bool SkippedDeploys { get; set; }
 
         public JsonObject View() => new()
         {
             ["id"] = Id, ["name"] = Name, ["projectId"] = ProjectId, ["healthcheckPath"] = HealthcheckPath, ["image"] = Image,
-            ["vCPUs"] = VCpus, ["variables"] = new JsonObject([.. Variables.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value))]),
+            ["vCPUs"] = VCpus, ["sleepApplication"] = SleepApplication, ["variables"] = new JsonObject([.. Variables.Select(v => KeyValuePair.Create(v.Key, (JsonNode?)v.Value))]),
         };
     }
 }

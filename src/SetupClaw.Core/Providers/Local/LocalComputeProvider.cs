@@ -18,6 +18,8 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 {
     private readonly ConcurrentDictionary<string, RuntimeProcess> running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> delayed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, WakeListener> sleeping = new(StringComparer.Ordinal);
+    private readonly Plans.PlanCatalog plans;
     private readonly LocalProviderOptions options;
     private readonly ILogger<LocalComputeProvider> logger;
     private readonly string stateDirectory;
@@ -27,8 +29,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private int deploying;
     private int peakRestoring;
 
-    public LocalComputeProvider(IOptions<LocalProviderOptions> options, ILogger<LocalComputeProvider> logger)
+    public LocalComputeProvider(IOptions<LocalProviderOptions> options, ILogger<LocalComputeProvider> logger, Plans.PlanCatalog? plans = null)
     {
+        this.plans = plans ?? new Plans.PlanCatalog(Options.Create(new Plans.PlansOptions()));
         this.options = options.Value;
         this.logger = logger;
         stateDirectory = Path.GetFullPath(this.options.StateDirectory ?? Path.Combine(".local", "services"));
@@ -56,6 +59,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         var spec = new ServiceSpec(serviceId, existing?.CustomerId ?? request.OwnerId, existing?.Port ?? LoopbackPorts.Free(), new Dictionary<string, string>(request.Variables))
         {
             InstallationId = request.InstallationId ?? existing?.InstallationId,
+            SleepsWhenIdle = plans.IdleOf(request.Plan).Sleep,
         };
         await WriteSpecAsync(spec, cancellationToken);
         return new ServiceResource(serviceId, AccessUrl(spec.Port));
@@ -209,14 +213,72 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         start.Environment["PORT"] = spec.Port.ToString(CultureInfo.InvariantCulture);
         start.Environment["ASPNETCORE_URLS"] = AccessUrl(spec.Port);
         start.Environment["SETUPCLAW_PARENT_PID"] = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        if (spec.SleepsWhenIdle && options.SleepAfterIdleSeconds > 0)
+        {
+            // The platform's setting, not a service variable: on Railway the platform itself puts an idle service to sleep.
+            start.Environment["Runtime__ExitAfterIdleSeconds"] = options.SleepAfterIdleSeconds.ToString(CultureInfo.InvariantCulture);
+        }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("The runtime process did not start.");
         var runtime = new RuntimeProcess(process, deploymentId, spec.Port, Path.Combine(stateDirectory, serviceId + ".log"));
         running[serviceId] = runtime;
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => _ = SleepIfIdleAsync(serviceId, runtime);
         await File.WriteAllTextAsync(PidPath(serviceId), process.Id.ToString(CultureInfo.InvariantCulture), cancellationToken);
         await File.WriteAllTextAsync(DeploymentPath(serviceId), deploymentId, cancellationToken);
         LogStarted(logger, serviceId, process.Id, spec.Port);
         return deploymentId;
+    }
+
+    /// <summary>A runtime that exited because it was idle sleeps: its port is answered here, and the next request wakes it.</summary>
+    private async Task SleepIfIdleAsync(string serviceId, RuntimeProcess runtime)
+    {
+        try
+        {
+            if (runtime.Process.ExitCode != SleepExitCode || !running.TryGetValue(serviceId, out var current) || current != runtime || !Exists(serviceId))
+            {
+                return;
+            }
+
+            var listener = new WakeListener(runtime.Port, runtime.DeploymentId, () => WakeAsync(serviceId, runtime.DeploymentId));
+            if (!sleeping.TryAdd(serviceId, listener))
+            {
+                await listener.DisposeAsync();
+                return;
+            }
+
+            LogSleeping(logger, serviceId, runtime.Port);
+        }
+        catch (Exception e) when (e is SocketException or InvalidOperationException or IOException)
+        {
+            LogSleepFailed(logger, serviceId, e);
+        }
+    }
+
+    private async Task WakeAsync(string serviceId, string deploymentId)
+    {
+        var clock = Stopwatch.StartNew();
+        // The listener has let go of the port and forwards this first connection: it is only forgotten here.
+        sleeping.TryRemove(serviceId, out _);
+        await StartAsync(serviceId, deploymentId, CancellationToken.None);
+        await UntilListeningAsync(serviceId, TimeSpan.FromSeconds(Math.Max(1, options.RestoreWaitSeconds)), CancellationToken.None);
+        LogWoken(logger, serviceId, clock.Elapsed.TotalMilliseconds);
+    }
+
+    /// <summary>The runtime's exit code when it went to sleep idle (<c>IdleTrimmer.SleepExitCode</c> in the runtime).</summary>
+    private const int SleepExitCode = 75;
+
+    /// <summary>Running, sleeping (its port answered here), being deployed, or gone; asking never wakes it.</summary>
+    public async Task<string> StateAsync(ResourceRef service, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var serviceId = service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
+        await Task.CompletedTask;
+        return !Exists(serviceId) ? ServiceStates.Missing
+            : sleeping.ContainsKey(serviceId) ? ServiceStates.Sleeping
+            : delayed.ContainsKey(serviceId) ? ServiceStates.Deploying
+            : running.TryGetValue(serviceId, out var runtime) ? (runtime.Process.HasExited ? ServiceStates.Down : ServiceStates.Running)
+            : ServiceStates.NotDeployed;
     }
 
     public async Task<DeploymentState> GetDeploymentAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
@@ -224,6 +286,12 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         if (delayed.TryGetValue(serviceId, out var pending) && pending == deploymentId)
         {
             return new DeploymentState(DeploymentPhase.InProgress);
+        }
+
+        if (sleeping.TryGetValue(serviceId, out var asleep) && asleep.DeploymentId == deploymentId)
+        {
+            // As Railway's SLEEPING: deployed, and woken by its next request.
+            return new DeploymentState(DeploymentPhase.Succeeded);
         }
 
         if (!running.TryGetValue(serviceId, out var runtime) || runtime.DeploymentId != deploymentId)
@@ -288,7 +356,8 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     /// <summary>Whether a spec exists for the service: the restore at start-up redeploys only those.</summary>
     public bool Exists(string serviceId) => File.Exists(SpecPath(serviceId));
 
-    public bool IsRunning(string serviceId) => running.TryGetValue(serviceId, out var runtime) && !runtime.Process.HasExited;
+    /// <summary>Whether the runtime runs, or sleeps with its port answered here.</summary>
+    public bool IsRunning(string serviceId) => sleeping.ContainsKey(serviceId) || (running.TryGetValue(serviceId, out var runtime) && !runtime.Process.HasExited);
 
     public async ValueTask DisposeAsync()
     {
@@ -300,6 +369,11 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
     private async Task StopAsync(string serviceId)
     {
+        if (sleeping.TryRemove(serviceId, out var listener))
+        {
+            await listener.DisposeAsync();
+        }
+
         if (running.TryRemove(serviceId, out var runtime))
         {
             await runtime.StopAsync();
@@ -407,6 +481,15 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     [LoggerMessage(Level = LogLevel.Information, Message = "Runtime {ServiceId} stopped and deleted")]
     private static partial void LogDeleted(ILogger logger, string serviceId);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "{ServiceId} is idle and sleeps; its next request on port {Port} wakes it")]
+    private static partial void LogSleeping(ILogger logger, string serviceId, int port);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{ServiceId} woke up in {Milliseconds:0} ms")]
+    private static partial void LogWoken(ILogger logger, string serviceId, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{ServiceId} exited idle but its port could not be answered; it stays stopped until restored")]
+    private static partial void LogSleepFailed(ILogger logger, string serviceId, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "The delayed deployment of {ServiceId} did not start")]
     private static partial void LogDelayedStartFailed(ILogger logger, string serviceId, Exception exception);
 
@@ -414,5 +497,8 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private sealed record ServiceSpec(string ServiceId, string CustomerId, int Port, Dictionary<string, string> Variables)
     {
         public string? InstallationId { get; init; }
+
+        /// <summary>Whether the plan lets it sleep when idle (with <see cref="LocalProviderOptions.SleepAfterIdleSeconds"/>).</summary>
+        public bool SleepsWhenIdle { get; init; }
     }
 }

@@ -33,6 +33,13 @@ public sealed class LocalProviderOptions
     /// </summary>
     public int MaxConcurrentRestores { get; set; } = 1;
 
+    /// <summary>
+    /// Seconds without a request after which a local runtime of a plan that sleeps when idle exits, its port then
+    /// answered by the host, which starts it again on the next request (Railway's application sleeping, locally).
+    /// 0 (the default): local runtimes never sleep.
+    /// </summary>
+    public double SleepAfterIdleSeconds { get; set; }
+
     /// <summary>How long a restore holds its slot waiting for the runtime to listen.</summary>
     public double RestoreWaitSeconds { get; set; } = 60;
 }

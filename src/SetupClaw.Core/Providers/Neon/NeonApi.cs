@@ -60,7 +60,8 @@ public sealed record BranchCreateRequest(BranchCreateRequest.BranchSpec Branch, 
 {
     public sealed record BranchSpec(string Name, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ParentId);
 
-    public sealed record EndpointSpec(string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu);
+    /// <param name="SuspendTimeoutSeconds">Idle seconds before the compute suspends: -1 never, 0 Neon's default (300).</param>
+    public sealed record EndpointSpec(string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu, long SuspendTimeoutSeconds);
 }
 
 public sealed record RoleCreateRequest(RoleCreateRequest.RoleSpec Role)
@@ -81,7 +82,7 @@ public sealed record DatabasesResponse(IReadOnlyList<NamedItem> Databases);
 
 public sealed record RolesResponse(IReadOnlyList<NamedItem> Roles);
 
-public sealed record Endpoint(string Id, string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu);
+public sealed record Endpoint(string Id, string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu, long SuspendTimeoutSeconds = 0);
 
 public sealed record EndpointsResponse(IReadOnlyList<Endpoint> Endpoints);
 
@@ -89,7 +90,7 @@ public sealed record EndpointResponse(Endpoint Endpoint, IReadOnlyList<Operation
 
 public sealed record EndpointUpdateRequest(EndpointUpdateRequest.EndpointLimits Endpoint)
 {
-    public sealed record EndpointLimits(double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu);
+    public sealed record EndpointLimits(double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu, long SuspendTimeoutSeconds);
 }
 
 public sealed record Operation(string Id, string Action, string Status, string? Error);

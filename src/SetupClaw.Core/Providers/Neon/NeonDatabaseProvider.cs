@@ -15,7 +15,8 @@ namespace SetupClaw.Providers.Neon;
 /// creates, so a re-run adopts what a crashed run made. 423/429/5xx are retried by the HTTP pipeline
 /// (<see cref="ProviderHttp"/>); what retrying cannot fix is a <see cref="PermanentProvisioningException"/>.
 /// </summary>
-internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOptions> options, NeonWriteGate gate, TimeProvider clock, ILogger<NeonDatabaseProvider> logger)
+internal sealed partial class NeonDatabaseProvider(
+    INeonApi api, IOptions<NeonOptions> options, NeonWriteGate gate, PlanCatalog plans, TimeProvider clock, ILogger<NeonDatabaseProvider> logger)
     : IDatabaseProvider
 {
     private readonly NeonOptions settings = options.Value;
@@ -85,7 +86,10 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         }
     }
 
-    /// <summary>The read-write endpoint's autoscaling range follows the plan: 0.25 CU up to the plan's vCPUs.</summary>
+    /// <summary>
+    /// The read-write endpoint follows the plan: autoscaling from 0.25 CU up to the plan's vCPUs, and suspended after
+    /// the plan's idle seconds (<see cref="PlanCatalog.IdleOf"/>; -1 never).
+    /// </summary>
     public async Task ResizeAsync(ResourceRef resource, string planName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(resource);
@@ -95,7 +99,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         var endpoints = await CallAsync(() => api.ListBranchEndpointsAsync(Project, branchId, cancellationToken), "list the branch's endpoints");
         var endpoint = endpoints.Endpoints.FirstOrDefault(e => e.Type == "read_write")
             ?? throw new PermanentProvisioningException($"Neon branch {branchId} has no read-write endpoint to resize.");
-        if (endpoint.AutoscalingLimitMinCu == MinCu && endpoint.AutoscalingLimitMaxCu == MaxCu(plan))
+        if (endpoint.AutoscalingLimitMinCu == MinCu && endpoint.AutoscalingLimitMaxCu == MaxCu(plan) && endpoint.SuspendTimeoutSeconds == SuspendOf(plan))
         {
             return;
         }
@@ -104,7 +108,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         try
         {
             var updated = await CallAsync(() => api.UpdateEndpointAsync(Project, endpoint.Id,
-                new EndpointUpdateRequest(new EndpointUpdateRequest.EndpointLimits(MinCu, MaxCu(plan))), cancellationToken), "resize the endpoint");
+                new EndpointUpdateRequest(new EndpointUpdateRequest.EndpointLimits(MinCu, MaxCu(plan), SuspendOf(plan))), cancellationToken), "resize the endpoint");
             await WaitAsync(updated.Operations, cancellationToken);
         }
         finally
@@ -129,6 +133,8 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
 
     private static double MaxCu(Plan plan) => Math.Max(MinCu, plan.Vcpus);
 
+    private long SuspendOf(Plan plan) => plans.IdleOf(plan).DatabaseSuspendSeconds;
+
     /// <summary>Neon's search is a substring match on name or id: the exact name decides.</summary>
     public async Task<Branch?> FindAsync(string name, CancellationToken cancellationToken)
     {
@@ -141,7 +147,7 @@ internal sealed partial class NeonDatabaseProvider(INeonApi api, IOptions<NeonOp
         var plan = PlanCatalog.Get(request.PlanName);
         var body = new BranchCreateRequest(
             new BranchCreateRequest.BranchSpec(name, settings.ParentBranchId),
-            [new BranchCreateRequest.EndpointSpec("read_write", MinCu, MaxCu(plan))],
+            [new BranchCreateRequest.EndpointSpec("read_write", MinCu, MaxCu(plan), SuspendOf(plan))],
             Annotations(request));
         try
         {

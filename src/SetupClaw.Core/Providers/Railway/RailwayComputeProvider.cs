@@ -11,7 +11,7 @@ namespace SetupClaw.Providers.Railway;
 /// <c>serviceInstanceDeployV2</c>. Lookups by name before every create make a re-run adopt what a crashed run made.
 /// </summary>
 internal sealed partial class RailwayComputeProvider(
-    RailwayClient railway, RailwayEnvironment environmentCache, IOptions<RailwayOptions> options, ILogger<RailwayComputeProvider> logger)
+    RailwayClient railway, RailwayEnvironment environmentCache, IOptions<RailwayOptions> options, Plans.PlanCatalog plans, ILogger<RailwayComputeProvider> logger)
     : IComputeProvider
 {
     private readonly RailwayOptions settings = options.Value;
@@ -63,6 +63,8 @@ internal sealed partial class RailwayComputeProvider(
             ["numReplicas"] = 1,
             ["restartPolicyType"] = "ON_FAILURE",
             ["restartPolicyMaxRetries"] = 5,
+            // An idle service stops and wakes on its next request, where the plan allows it.
+            ["sleepApplication"] = plans.IdleOf(request.Plan).Sleep,
         };
         if (settings.Image is { Length: > 0 } image)
         {
@@ -133,11 +135,35 @@ internal sealed partial class RailwayComputeProvider(
         ArgumentNullException.ThrowIfNull(plan);
         var serviceId = service.ResourceId ?? await FindAsync(ResourceNames.Service(service.OwnerId), cancellationToken)
             ?? throw new PermanentProvisioningException($"Railway has no service {ResourceNames.Service(service.OwnerId)} to resize.");
+        var environment = await EnvironmentAsync(cancellationToken);
         await railway.ExecuteAsync("ServiceInstanceLimitsUpdate", new
         {
-            input = new { environmentId = await EnvironmentAsync(cancellationToken), serviceId, vCPUs = plan.Vcpus, memoryGB = plan.MemoryMb / 1024.0 },
+            input = new { environmentId = environment, serviceId, vCPUs = plan.Vcpus, memoryGB = plan.MemoryMb / 1024.0 },
         }, cancellationToken);
+        await railway.ExecuteAsync("ServiceInstanceUpdate",
+            new { serviceId, environmentId = environment, input = new JsonObject { ["sleepApplication"] = plans.IdleOf(plan).Sleep } }, cancellationToken);
         return true;
+    }
+
+    /// <summary>The service's latest deployment: <c>SLEEPING</c> is an idle service Railway stopped, which its next request wakes.</summary>
+    public async Task<string> StateAsync(ResourceRef service, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var serviceId = service.ResourceId ?? await FindAsync(ResourceNames.Service(service.OwnerId), cancellationToken);
+        if (serviceId is null)
+        {
+            return ServiceStates.Missing;
+        }
+
+        var instance = (await railway.ExecuteAsync("LatestDeployment", new { serviceId, environmentId = await EnvironmentAsync(cancellationToken) }, cancellationToken))["serviceInstance"];
+        return instance?["latestDeployment"]?["status"]?.GetValue<string>() switch
+        {
+            null => ServiceStates.NotDeployed,
+            "SUCCESS" => ServiceStates.Running,
+            "SLEEPING" => ServiceStates.Sleeping,
+            "FAILED" or "CRASHED" or "REMOVED" => ServiceStates.Down,
+            _ => ServiceStates.Deploying,
+        };
     }
 
     public async Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken)
