@@ -199,6 +199,13 @@ var appSettings = [
   { name: 'Plans__Starter__MonthlyTokens', value: '2000000' }
   { name: 'Plans__Pro__MonthlyTokens', value: '10000000' }
   { name: 'Plans__Team__MonthlyTokens', value: '50000000' }
+  // Idle assistants rest where the plan allows: Railway's application sleeping, Neon's compute suspend (-1 never).
+  { name: 'Plans__Starter__SleepWhenIdle', value: 'true' }
+  { name: 'Plans__Starter__DatabaseSuspendSeconds', value: '300' }
+  { name: 'Plans__Pro__SleepWhenIdle', value: 'true' }
+  { name: 'Plans__Pro__DatabaseSuspendSeconds', value: '300' }
+  { name: 'Plans__Team__SleepWhenIdle', value: 'false' }
+  { name: 'Plans__Team__DatabaseSuspendSeconds', value: '-1' }
   { name: 'Providers__Database', value: 'Neon' }
   { name: 'Providers__Compute', value: 'Railway' }
   { name: 'Providers__Neon__ApiKey', value: secret(vault.outputs.name, 'neon-api-key') }
@@ -213,6 +220,7 @@ var appSettings = [
   { name: 'Providers__Railway__Image', value: runtimeImage }
   { name: 'Providers__Railway__HealthCheckPath', value: '/health' }
   { name: 'Providers__Railway__DeploymentWatchSeconds', value: '15' }
+  { name: 'Providers__Railway__StateCacheSeconds', value: '60' }
   // Railway Hobby's published 10 calls/s (Pro: 50); the hourly budget is read from Railway's X-RateLimit-* headers.
   { name: 'Providers__Railway__MaxRequestsPerSecond', value: '10' }
   { name: 'Providers__Http__MaxRetries', value: '4' }

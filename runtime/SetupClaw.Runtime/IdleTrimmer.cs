@@ -15,6 +15,7 @@ public sealed class IdleTrimmer(IConfiguration configuration, IHostApplicationLi
     public const int SleepExitCode = 75;
 
     private static long lastRequest = Environment.TickCount64;
+    private static int inFlight;
 
     public TimeSpan IdleAfter { get; } = TimeSpan.FromSeconds(configuration.GetValue("Runtime:TrimAfterIdleSeconds", 10));
 
@@ -24,10 +25,20 @@ public sealed class IdleTrimmer(IConfiguration configuration, IHostApplicationLi
     public static bool Slept { get; private set; }
 
     public static IApplicationBuilder UseIdleTracking(IApplicationBuilder app) =>
-        app.Use((context, next) =>
+        app.Use(async (context, next) =>
         {
+            // Idle is counted from the end of the last request, and never while one is in flight (a streamed chat).
+            Interlocked.Increment(ref inFlight);
             Interlocked.Exchange(ref lastRequest, Environment.TickCount64);
-            return next(context);
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                Interlocked.Exchange(ref lastRequest, Environment.TickCount64);
+                Interlocked.Decrement(ref inFlight);
+            }
         });
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -38,7 +49,7 @@ public sealed class IdleTrimmer(IConfiguration configuration, IHostApplicationLi
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             var idle = TimeSpan.FromMilliseconds(Environment.TickCount64 - Interlocked.Read(ref lastRequest));
-            if (ExitAfter > TimeSpan.Zero && idle >= ExitAfter)
+            if (ExitAfter > TimeSpan.Zero && idle >= ExitAfter && Volatile.Read(ref inFlight) == 0)
             {
                 logger.LogInformation("No request for {Seconds:0} s: going to sleep (the next request wakes the assistant)", idle.TotalSeconds);
                 Slept = true;

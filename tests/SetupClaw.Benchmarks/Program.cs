@@ -15,6 +15,10 @@ else if (args.Length > 0 && args[0] == "gateway")
 {
     await GatewayBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
 }
+else if (args.Length > 0 && args[0] == "wake")
+{
+    await WakeBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5);
+}
 else if (args.Length > 0 && args[0] == "restart")
 {
     await RestartBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50);

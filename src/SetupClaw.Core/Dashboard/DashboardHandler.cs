@@ -363,19 +363,12 @@ public sealed partial class DashboardHandler(
     /// <summary>Whether the platform has put the running assistant to sleep (asking does not wake it); false when it cannot tell.</summary>
     private async Task<bool> AsleepAsync(Customer customer, CancellationToken cancellationToken)
     {
-        if (customer is not { Status: CustomerStatus.Active, RailwayServiceId: { } serviceId })
+        if (customer is not { Status: CustomerStatus.Active, RailwayServiceId: { } serviceId } || customer.BillingState == BillingStates.Cancelled)
         {
             return false;
         }
 
-        try
-        {
-            return await compute.StateAsync(new Providers.ResourceRef(customer.Id, serviceId), cancellationToken) == Providers.ServiceStates.Sleeping;
-        }
-        catch (Exception e) when (e is HttpRequestException or Providers.PermanentProvisioningException or InvalidOperationException or TaskCanceledException)
-        {
-            return false;
-        }
+        return await Providers.ServiceStates.StateOrUnknownAsync(compute, new Providers.ResourceRef(customer.Id, serviceId), cancellationToken) == Providers.ServiceStates.Sleeping;
     }
 
     private static DashboardState StateOf(Customer customer, DateTimeOffset? keptUntil, bool asleep = false) => customer.Status switch

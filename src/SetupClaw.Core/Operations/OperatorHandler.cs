@@ -244,7 +244,7 @@ public sealed class OperatorHandler(
                 database = (await database.ListAsync(cancellationToken)).Holds(customer.Id, customer.DatabaseBranchId),
                 service = (await compute.ListAsync(cancellationToken)).Holds(customer.Id, customer.RailwayServiceId),
                 // running, sleeping (idle, woken by its next request), deploying, down, ...; asking does not wake it.
-                serviceState = customer.RailwayServiceId is { } serviceId ? await compute.StateAsync(new ResourceRef(customer.Id, serviceId), cancellationToken) : null,
+                serviceState = customer.RailwayServiceId is { } serviceId ? await compute.StateOrUnknownAsync(new ResourceRef(customer.Id, serviceId), cancellationToken) : null,
             },
             modelTokens = new
             {

@@ -62,7 +62,7 @@ public sealed partial class PoolReconciler(
         {
             // A member the platform put to sleep is deployed and wakes on its claim's health check: checking it now
             // would only wake it (and its database) for nothing.
-            if (member.ServiceId is { } serviceId && await compute.StateAsync(new ResourceRef(member.Id, serviceId), cancellationToken) == ServiceStates.Sleeping)
+            if (member.ServiceId is { } serviceId && await compute.StateOrUnknownAsync(new ResourceRef(member.Id, serviceId), cancellationToken) == ServiceStates.Sleeping)
             {
                 await pool.MarkCheckedAsync(member.Id, cancellationToken);
                 continue;

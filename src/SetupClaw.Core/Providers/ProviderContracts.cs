@@ -90,6 +90,25 @@ public static class ServiceStates
     public const string NotDeployed = "not_deployed";
     public const string Down = "down";
     public const string Missing = "missing";
+
+    /// <summary>Not known: the provider did not answer in time, or its answer says nothing certain.</summary>
+    public const string Unknown = "unknown";
+
+    /// <summary>The state, or <see cref="Unknown"/> when the provider fails or takes over 5 s: a view or a pass never fails for it.</summary>
+    public static async Task<string> StateOrUnknownAsync(this IComputeProvider compute, ResourceRef service, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(compute);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            return await compute.StateAsync(service, deadline.Token);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            return Unknown;
+        }
+    }
 }
 
 /// <param name="ServiceId">The recorded service, when there is one: it is updated, whatever its name.</param>

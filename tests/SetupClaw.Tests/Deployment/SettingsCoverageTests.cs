@@ -23,6 +23,7 @@ public sealed partial class SettingsCoverageTests
         ["Providers:Railway:Repo"] = "deploying from a repository is for development; production deploys the image (Providers:Railway:Image)",
         ["Providers:Railway:Branch"] = "goes with Providers:Railway:Repo",
         ["Providers:Railway:EnvironmentId"] = "looked up from Providers:Railway:EnvironmentName when unset",
+        ["Plans:LegacyPrices:*"] = "a map of the operator's old Stripe price ids (Plans__LegacyPrices__<price>=<plan>), empty unless the mock era's prices are still billed",
     };
 
     /// <summary>Settings the Functions host itself needs that no class binds.</summary>

@@ -42,7 +42,7 @@ public sealed class SleepWhenIdleTests
             Assert.Equal(HttpStatusCode.OK, woken.StatusCode);
         }
 
-        Assert.Equal("running", await ServiceStateAsync(client, customerId));
+        await Wait.UntilAsync(() => Task.FromResult(host.Output.Contains("woke up in", StringComparison.Ordinal)), TimeSpan.FromSeconds(30), "the host to log the wake");
         using (var chat = await runtime.PostAsJsonAsync("/api/chat", new { message = "Are you awake?" }))
         {
             Assert.Equal(HttpStatusCode.OK, chat.StatusCode);

@@ -33,11 +33,16 @@ public sealed class NeonProviderTests : IAsyncLifetime
         var customer = CustomerIds.New();
         var database = await Provider.CreateAsync(new DatabaseRequest(customer, "starter"), CancellationToken.None);
         var branch = ResourceNames.Branch(customer);
-        Assert.Equal(300, neon.EndpointOf(branch)!["suspend_timeout_seconds"]!.GetValue<long>());
+        // Starter's 300 s is Neon's default: not sent, so any Neon plan accepts it (Neon shows its default as 0).
+        Assert.Equal(0, neon.EndpointOf(branch)!["suspend_timeout_seconds"]!.GetValue<long>());
 
-        // Team always answers at once: its compute never suspends.
+        // Team always answers at once: its compute never suspends. Asked again, nothing is sent.
         await Provider.ResizeAsync(new ResourceRef(customer, database.ResourceId), "team", CancellationToken.None);
         Assert.Equal(-1, neon.EndpointOf(branch)!["suspend_timeout_seconds"]!.GetValue<long>());
+        var updates = neon.RequestsByOperation.Where(o => o.Key.StartsWith("PATCH", StringComparison.Ordinal)).Sum(o => o.Value);
+        await Provider.ResizeAsync(new ResourceRef(customer, database.ResourceId), "team", CancellationToken.None);
+        Assert.Equal(updates, neon.RequestsByOperation.Where(o => o.Key.StartsWith("PATCH", StringComparison.Ordinal)).Sum(o => o.Value));
+        Assert.True(updates > 0);
 
         // A setting overrides the catalogue's default.
         await using var configured = ProviderServices.Build(neon, null, new Dictionary<string, string?> { ["Plans:Starter:DatabaseSuspendSeconds"] = "900" });

@@ -35,6 +35,8 @@ public static class ProviderServices
             settings["Providers:Railway:Image"] = "ghcr.io/setupclaw/runtime:1.0";
             // Ask Railway at once: these tests count and fault its calls (the watch is the simulated stack's).
             settings["Providers:Railway:DeploymentWatchSeconds"] = "0";
+            // Read each service's state afresh: these tests change it between reads.
+            settings["Providers:Railway:StateCacheSeconds"] = "0";
             // No pacing beyond what a test asks for: the simulator enforces no limit unless a test sets one.
             settings["Providers:Railway:MaxRequestsPerSecond"] = "100000";
         }

@@ -19,6 +19,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private readonly ConcurrentDictionary<string, RuntimeProcess> running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> delayed = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, WakeListener> sleeping = new(StringComparer.Ordinal);
+
+    // One start, stop, sleep or wake of a service at a time: a wake never revives a deleted or redeployed service.
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> locks = new(StringComparer.Ordinal);
     private readonly Plans.PlanCatalog plans;
     private readonly LocalProviderOptions options;
     private readonly ILogger<LocalComputeProvider> logger;
@@ -183,7 +186,27 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         }
     }
 
+    private async Task<IDisposable> LockAsync(string serviceId, CancellationToken cancellationToken)
+    {
+        var gate = locks.GetOrAdd(serviceId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        return new Releaser(gate);
+    }
+
+    private sealed class Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+
     private async Task<string> StartAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
+    {
+        using (await LockAsync(serviceId, cancellationToken))
+        {
+            return await StartUnlockedAsync(serviceId, deploymentId, cancellationToken);
+        }
+    }
+
+    private async Task<string> StartUnlockedAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
     {
         var spec = await ReadSpecAsync(serviceId, cancellationToken)
             ?? throw new PermanentProvisioningException($"Service {serviceId} does not exist.");
@@ -233,37 +256,76 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     /// <summary>A runtime that exited because it was idle sleeps: its port is answered here, and the next request wakes it.</summary>
     private async Task SleepIfIdleAsync(string serviceId, RuntimeProcess runtime)
     {
+        if (runtime.Process.ExitCode != SleepExitCode)
+        {
+            return;
+        }
+
+        using (await LockAsync(serviceId, CancellationToken.None))
+        {
+            // Still this service's current runtime (not deleted, not redeployed meanwhile): its port is answered here.
+            if (running.TryGetValue(serviceId, out var current) && current == runtime && Exists(serviceId))
+            {
+                // The pid is gone with the process: never kill whatever process reuses it.
+                File.Delete(PidPath(serviceId));
+                Listen(serviceId, runtime);
+            }
+        }
+    }
+
+    private void Listen(string serviceId, RuntimeProcess runtime)
+    {
         try
         {
-            if (runtime.Process.ExitCode != SleepExitCode || !running.TryGetValue(serviceId, out var current) || current != runtime || !Exists(serviceId))
+            var listener = new WakeListener(runtime.Port, runtime.DeploymentId, () => WakeAsync(serviceId, runtime));
+            if (sleeping.TryAdd(serviceId, listener))
             {
-                return;
+                LogSleeping(logger, serviceId, runtime.Port);
             }
-
-            var listener = new WakeListener(runtime.Port, runtime.DeploymentId, () => WakeAsync(serviceId, runtime.DeploymentId));
-            if (!sleeping.TryAdd(serviceId, listener))
+            else
             {
-                await listener.DisposeAsync();
-                return;
+                _ = listener.DisposeAsync().AsTask();
             }
-
-            LogSleeping(logger, serviceId, runtime.Port);
         }
-        catch (Exception e) when (e is SocketException or InvalidOperationException or IOException)
+        catch (SocketException e)
         {
             LogSleepFailed(logger, serviceId, e);
         }
     }
 
-    private async Task WakeAsync(string serviceId, string deploymentId)
+    /// <summary>The first connection to a sleeping runtime's port: the same deployment starts again, unless the service was deleted or redeployed meanwhile.</summary>
+    private async Task WakeAsync(string serviceId, RuntimeProcess slept)
     {
         var clock = Stopwatch.StartNew();
-        // The listener has let go of the port and forwards this first connection: it is only forgotten here.
-        sleeping.TryRemove(serviceId, out _);
-        await StartAsync(serviceId, deploymentId, CancellationToken.None);
+        using (await LockAsync(serviceId, CancellationToken.None))
+        {
+            // The listener has let go of the port and forwards this first connection: it is only forgotten here.
+            if (!sleeping.TryGetValue(serviceId, out var listener) || listener.DeploymentId != slept.DeploymentId
+                || !running.TryGetValue(serviceId, out var current) || current != slept || !Exists(serviceId))
+            {
+                return;
+            }
+
+            sleeping.TryRemove(serviceId, out _);
+            try
+            {
+                await StartUnlockedAsync(serviceId, slept.DeploymentId, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // It stays asleep: the next connection tries again.
+                LogWakeFailed(logger, serviceId, e);
+                Listen(serviceId, slept);
+                return;
+            }
+        }
+
         await UntilListeningAsync(serviceId, TimeSpan.FromSeconds(Math.Max(1, options.RestoreWaitSeconds)), CancellationToken.None);
         LogWoken(logger, serviceId, clock.Elapsed.TotalMilliseconds);
     }
+
+    /// <summary>A runtime that exited idle, before its port is answered here (the exit is being handled): asleep, not down.</summary>
+    private static bool WentToSleep(RuntimeProcess runtime) => runtime.Process.HasExited && runtime.Process.ExitCode == SleepExitCode;
 
     /// <summary>The runtime's exit code when it went to sleep idle (<c>IdleTrimmer.SleepExitCode</c> in the runtime).</summary>
     private const int SleepExitCode = 75;
@@ -277,7 +339,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         return !Exists(serviceId) ? ServiceStates.Missing
             : sleeping.ContainsKey(serviceId) ? ServiceStates.Sleeping
             : delayed.ContainsKey(serviceId) ? ServiceStates.Deploying
-            : running.TryGetValue(serviceId, out var runtime) ? (runtime.Process.HasExited ? ServiceStates.Down : ServiceStates.Running)
+            : running.TryGetValue(serviceId, out var runtime) ? (WentToSleep(runtime) ? ServiceStates.Sleeping : runtime.Process.HasExited ? ServiceStates.Down : ServiceStates.Running)
             : ServiceStates.NotDeployed;
     }
 
@@ -299,6 +361,11 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
             return new DeploymentState(DeploymentPhase.Failed, $"Deployment {deploymentId} of {serviceId} is no longer running (the host restarted or a newer deployment replaced it).");
         }
 
+        if (WentToSleep(runtime))
+        {
+            return new DeploymentState(DeploymentPhase.Succeeded);
+        }
+
         if (runtime.Process.HasExited)
         {
             return new DeploymentState(DeploymentPhase.Failed,
@@ -313,13 +380,28 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     /// <summary>Asking the local provider costs nothing.</summary>
     public TimeSpan DeploymentWatchWindow => TimeSpan.Zero;
 
-    /// <summary>A local runtime has no size to set: the process takes what the machine has.</summary>
-    public Task<bool> ResizeAsync(ResourceRef service, Plans.Plan plan, CancellationToken cancellationToken) => Task.FromResult(false);
+    /// <summary>
+    /// A local runtime has no size to set (the process takes what the machine has); whether the plan sleeps when idle
+    /// is recorded for its next start.
+    /// </summary>
+    public async Task<bool> ResizeAsync(ResourceRef service, Plans.Plan plan, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(plan);
+        var serviceId = service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
+        if (await ReadSpecAsync(serviceId, cancellationToken) is { } spec && spec.SleepsWhenIdle != plans.IdleOf(plan).Sleep)
+        {
+            await WriteSpecAsync(spec with { SleepsWhenIdle = plans.IdleOf(plan).Sleep }, cancellationToken);
+        }
+
+        return false;
+    }
 
     public async Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(service);
         var serviceId = service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
+        using var held = await LockAsync(serviceId, cancellationToken);
         delayed.TryRemove(serviceId, out _);
         await StopAsync(serviceId);
         File.Delete(SpecPath(serviceId));
@@ -487,7 +569,10 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     [LoggerMessage(Level = LogLevel.Information, Message = "{ServiceId} woke up in {Milliseconds:0} ms")]
     private static partial void LogWoken(ILogger logger, string serviceId, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{ServiceId} exited idle but its port could not be answered; it stays stopped until restored")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "{ServiceId} could not be woken; it stays asleep and the next request tries again")]
+    private static partial void LogWakeFailed(ILogger logger, string serviceId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{ServiceId} exited idle but its port could not be answered; the host's next start restores it")]
     private static partial void LogSleepFailed(ILogger logger, string serviceId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The delayed deployment of {ServiceId} did not start")]

@@ -49,7 +49,7 @@ internal sealed class WakeListener : IAsyncDisposable
                 var outbound = upstream.GetStream();
                 await Task.WhenAny(inbound.CopyToAsync(outbound, stopping.Token), outbound.CopyToAsync(inbound, stopping.Token));
             }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or InvalidOperationException)
+            catch (Exception)
             {
                 // The runtime did not come up, or a side hung up: the client sees its connection closed.
             }

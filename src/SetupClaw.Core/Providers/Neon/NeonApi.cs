@@ -60,8 +60,10 @@ public sealed record BranchCreateRequest(BranchCreateRequest.BranchSpec Branch, 
 {
     public sealed record BranchSpec(string Name, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? ParentId);
 
-    /// <param name="SuspendTimeoutSeconds">Idle seconds before the compute suspends: -1 never, 0 Neon's default (300).</param>
-    public sealed record EndpointSpec(string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu, long SuspendTimeoutSeconds);
+    /// <param name="SuspendTimeoutSeconds">Idle seconds before the compute suspends: -1 never; null (not sent) for Neon's default, 300.</param>
+    public sealed record EndpointSpec(
+        string Type, double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SuspendTimeoutSeconds);
 }
 
 public sealed record RoleCreateRequest(RoleCreateRequest.RoleSpec Role)
@@ -90,7 +92,9 @@ public sealed record EndpointResponse(Endpoint Endpoint, IReadOnlyList<Operation
 
 public sealed record EndpointUpdateRequest(EndpointUpdateRequest.EndpointLimits Endpoint)
 {
-    public sealed record EndpointLimits(double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu, long SuspendTimeoutSeconds);
+    public sealed record EndpointLimits(
+        double AutoscalingLimitMinCu, double AutoscalingLimitMaxCu,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SuspendTimeoutSeconds);
 }
 
 public sealed record Operation(string Id, string Action, string Status, string? Error);

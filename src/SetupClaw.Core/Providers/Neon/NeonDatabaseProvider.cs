@@ -99,7 +99,9 @@ internal sealed partial class NeonDatabaseProvider(
         var endpoints = await CallAsync(() => api.ListBranchEndpointsAsync(Project, branchId, cancellationToken), "list the branch's endpoints");
         var endpoint = endpoints.Endpoints.FirstOrDefault(e => e.Type == "read_write")
             ?? throw new PermanentProvisioningException($"Neon branch {branchId} has no read-write endpoint to resize.");
-        if (endpoint.AutoscalingLimitMinCu == MinCu && endpoint.AutoscalingLimitMaxCu == MaxCu(plan) && endpoint.SuspendTimeoutSeconds == SuspendOf(plan))
+        // Neon reports its default suspend (300 s) as 0.
+        var suspend = endpoint.SuspendTimeoutSeconds == 0 ? NeonDefaultSuspend : endpoint.SuspendTimeoutSeconds;
+        if (endpoint.AutoscalingLimitMinCu == MinCu && endpoint.AutoscalingLimitMaxCu == MaxCu(plan) && suspend == plans.IdleOf(plan).DatabaseSuspendSeconds)
         {
             return;
         }
@@ -108,7 +110,7 @@ internal sealed partial class NeonDatabaseProvider(
         try
         {
             var updated = await CallAsync(() => api.UpdateEndpointAsync(Project, endpoint.Id,
-                new EndpointUpdateRequest(new EndpointUpdateRequest.EndpointLimits(MinCu, MaxCu(plan), SuspendOf(plan))), cancellationToken), "resize the endpoint");
+                new EndpointUpdateRequest(new EndpointUpdateRequest.EndpointLimits(MinCu, MaxCu(plan), plans.IdleOf(plan).DatabaseSuspendSeconds)), cancellationToken), "resize the endpoint");
             await WaitAsync(updated.Operations, cancellationToken);
         }
         finally
@@ -133,7 +135,13 @@ internal sealed partial class NeonDatabaseProvider(
 
     private static double MaxCu(Plan plan) => Math.Max(MinCu, plan.Vcpus);
 
-    private long SuspendOf(Plan plan) => plans.IdleOf(plan).DatabaseSuspendSeconds;
+    private const long NeonDefaultSuspend = 300;
+
+    /// <summary>
+    /// The plan's suspend, or null (not sent) when it is Neon's default: every Neon plan accepts that, while a custom
+    /// threshold or -1 (never) needs a Neon plan that allows it (the runbook says which).
+    /// </summary>
+    private long? SuspendOf(Plan plan) => plans.IdleOf(plan).DatabaseSuspendSeconds is var seconds && seconds == NeonDefaultSuspend ? null : seconds;
 
     /// <summary>Neon's search is a substring match on name or id: the exact name decides.</summary>
     public async Task<Branch?> FindAsync(string name, CancellationToken cancellationToken)

@@ -155,15 +155,23 @@ internal sealed partial class RailwayComputeProvider(
             return ServiceStates.Missing;
         }
 
+        if (environmentCache.States.TryGetValue(serviceId, out var known) && DateTimeOffset.UtcNow - known.At < TimeSpan.FromSeconds(settings.StateCacheSeconds))
+        {
+            return known.State;
+        }
+
         var instance = (await railway.ExecuteAsync("LatestDeployment", new { serviceId, environmentId = await EnvironmentAsync(cancellationToken) }, cancellationToken))["serviceInstance"];
-        return instance?["latestDeployment"]?["status"]?.GetValue<string>() switch
+        var state = instance?["latestDeployment"]?["status"]?.GetValue<string>() switch
         {
             null => ServiceStates.NotDeployed,
             "SUCCESS" => ServiceStates.Running,
             "SLEEPING" => ServiceStates.Sleeping,
-            "FAILED" or "CRASHED" or "REMOVED" => ServiceStates.Down,
-            _ => ServiceStates.Deploying,
+            "INITIALIZING" or "QUEUED" or "WAITING" or "BUILDING" or "DEPLOYING" => ServiceStates.Deploying,
+            // The latest failed, but an earlier deployment may still serve: not a verdict on the service.
+            _ => ServiceStates.Unknown,
         };
+        environmentCache.States[serviceId] = (state, DateTimeOffset.UtcNow);
+        return state;
     }
 
     public async Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken)
@@ -304,4 +312,7 @@ internal sealed partial class RailwayComputeProvider(
 internal sealed class RailwayEnvironment
 {
     public string? Id { get; set; }
+
+    /// <summary>Services' states as last read, each reused for <see cref="RailwayOptions.StateCacheSeconds"/>.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, (string State, DateTimeOffset At)> States { get; } = new(StringComparer.Ordinal);
 }

@@ -35,6 +35,12 @@ public sealed class RailwayOptions
     public double DeploymentWatchSeconds { get; set; } = 15;
 
     /// <summary>
+    /// How long a service's state (running, sleeping, …) is reused before Railway is asked again: the dashboard and the
+    /// pool ask often, and each call counts against the hour's budget.
+    /// </summary>
+    public double StateCacheSeconds { get; set; } = 60;
+
+    /// <summary>
     /// Calls per second this control plane makes at most (Railway's published limits, unverified: Hobby 10/s and
     /// 1,000/h, Pro 50/s and 10,000/h). The hourly budget is read from Railway's X-RateLimit-* headers.
     /// </summary>
