@@ -16,6 +16,16 @@ public static class OperatorCommands
     {
         OperatorApi Api(ParseResult parsed) => new(OperatorConnection.Resolve(parsed.GetValue(url), parsed.GetValue(adminKey)).CreateClient(TimeSpan.FromMinutes(5)));
         var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // Redirected to a file or a pipe, tables are not squeezed into 80 columns (the reasons stay readable in a log).
+        if (Console.IsErrorRedirected)
+        {
+            stderr.Profile.Width = 200;
+        }
+
+        if (Console.IsOutputRedirected)
+        {
+            AnsiConsole.Profile.Width = 200;
+        }
 
         var status = new Option<string?>("--status") { Description = "Only customers in this status (pending, provisioning, active, failed, suspended, deprovisioning, deprovisioned, grandfathered)." };
         var plan = new Option<string?>("--plan") { Description = "Only customers on this plan (starter, pro, team)." };
