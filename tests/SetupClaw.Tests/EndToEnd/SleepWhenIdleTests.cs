@@ -25,12 +25,26 @@ public sealed class SleepWhenIdleTests
         using var started = await client.AdminAsync(HttpMethod.Post, "/api/operator/smoke?plan=starter");
         var smoke = JsonDocument.Parse(await started.Content.ReadAsStringAsync()).RootElement;
         var customerId = smoke.GetProperty("customerId").GetString()!;
-        var status = await client.WaitForStatusAsync(customerId, smoke.GetProperty("statusToken").GetString()!, "active", TimeSpan.FromSeconds(120));
+        var statusToken = smoke.GetProperty("statusToken").GetString()!;
+        var status = await client.WaitForStatusAsync(customerId, statusToken, "active", TimeSpan.FromSeconds(120));
         var accessUrl = status.GetProperty("accessUrl").GetString()!;
         var apiKey = status.GetProperty("apiKey").GetString()!;
 
         // Nothing talks to it: after its idle time it sleeps, and asking the operator view does not wake it.
         await Wait.UntilAsync(async () => await ServiceStateAsync(client, customerId) == "sleeping", TimeSpan.FromSeconds(60), "the idle assistant to sleep");
+        Assert.Equal("sleeping", await ServiceStateAsync(client, customerId));
+        // The customer's dashboard says so, and reading it does not wake the assistant either.
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer() };
+        using var browser = new HttpClient(handler) { BaseAddress = host.BaseUrl };
+        using (var session = new HttpRequestMessage(HttpMethod.Post, "/api/dashboard/session") { Content = JsonContent.Create(new { customerId }) })
+        {
+            session.Headers.Authorization = new AuthenticationHeaderValue("Bearer", statusToken);
+            (await browser.SendAsync(session)).EnsureSuccessStatusCode();
+        }
+
+        var dashboard = await browser.GetFromJsonAsync<JsonElement>("/api/dashboard");
+        Assert.Equal("running", dashboard.GetProperty("state").GetProperty("code").GetString());
+        Assert.Contains("asleep", dashboard.GetProperty("state").GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("sleeping", await ServiceStateAsync(client, customerId));
         Assert.Contains("going to sleep", await File.ReadAllTextAsync(Path.Combine(host.StateDirectory, $"claw-{customerId.Replace('_', '-')}.log")), StringComparison.Ordinal);
 
