@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text.Json;
 using SetupClaw.Billing;
 using SetupClaw.Pool;
 using SetupClaw.Tests.Infrastructure;
@@ -44,7 +43,7 @@ internal static class WakeBenchmark
             var (wakeHealth, wakeChat, awakeHealth, awakeChat) = (new List<double>(), new List<double>(), new List<double>(), new List<double>());
             foreach (var (id, runtime) in assistants)
             {
-                await Wait.UntilAsync(async () => await StateAsync(client, id) == "sleeping", TimeSpan.FromMinutes(2), $"{id} to sleep", TimeSpan.FromMilliseconds(100));
+                await Wait.UntilAsync(async () => await client.ServiceStateAsync(id) == "sleeping", TimeSpan.FromMinutes(2), $"{id} to sleep", TimeSpan.FromMilliseconds(100));
                 wakeHealth.Add(await TimeAsync(() => runtime.GetAsync("/health")));
                 wakeChat.Add(await TimeAsync(() => runtime.PostAsJsonAsync("/api/chat", new { message = "Good morning" })));
                 awakeHealth.Add(await TimeAsync(() => runtime.GetAsync("/health")));
@@ -80,11 +79,5 @@ internal static class WakeBenchmark
         using var answer = await request();
         answer.EnsureSuccessStatusCode();
         return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static async Task<string?> StateAsync(ControlPlaneClient client, string customerId)
-    {
-        using var answer = await client.AdminAsync(HttpMethod.Get, $"/api/operator/customers/{customerId}");
-        return JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("resources").GetProperty("serviceState").GetString();
     }
 }

@@ -118,7 +118,7 @@ public sealed partial class MockMigration(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 LogFailed(logger, row.SourceId!, e);
-                decision = new MockDecision(row.SourceId!, row.Email!, "skip", MockOutcomes.Failed, $"unexpected error ({e.GetType().Name}); see the control plane's log");
+                decision = Decision(row, null, "skip", MockOutcomes.Failed, $"unexpected error ({e.GetType().Name}); see the control plane's log");
             }
 
             LogDecided(logger, request.Mode!, row.SourceId!, decision.Action, decision.Outcome, decision.Reason);
@@ -130,32 +130,28 @@ public sealed partial class MockMigration(
 
     private async Task<MockDecision> DecideAsync(DurableTaskClient durable, MockMigrationRequest request, MockCustomerRow row, CancellationToken cancellationToken)
     {
-        var (sourceId, email, stripeCustomer) = (row.SourceId!, row.Email!.Trim(), row.StripeCustomerId!);
-        MockDecision Skip(string reason, string outcome = MockOutcomes.Skipped, string? customerId = null, string? plan = null) =>
-            new(sourceId, email, "skip", outcome, reason, customerId, plan);
-
-        if (request.Mode != MockMigrationModes.CleanSlate && MatchPlan(row.Plan, request.PriceMap) is null)
+        var plan = MatchPlan(row.Plan, request.PriceMap)?.Name;
+        if (request.Mode != MockMigrationModes.CleanSlate && plan is null)
         {
-            return Skip($"plan '{row.Plan}' matches no configured price id, plan name or --price-map entry: not guessed");
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"plan '{row.Plan}' matches no configured price id, plan name or --price-map entry: not guessed");
         }
 
-        var plan = MatchPlan(row.Plan, request.PriceMap)?.Name;
         if (string.IsNullOrWhiteSpace(row.SubscriptionId))
         {
-            return Skip("no subscription in the prototype's row: nothing to bind or cancel", plan: plan);
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, "no subscription in the prototype's row: nothing to bind or cancel");
         }
 
         var subscription = row.SubscriptionId.Trim();
         var (liveness, said) = await LivenessAsync(row, subscription, cancellationToken);
         if (liveness == Liveness.Unknown)
         {
-            return Skip(said, said.StartsWith("Stripe", StringComparison.Ordinal) ? MockOutcomes.Failed : MockOutcomes.Skipped, plan: plan);
+            return Decision(row, plan, "skip", said.StartsWith("Stripe", StringComparison.Ordinal) ? MockOutcomes.Failed : MockOutcomes.Skipped, said);
         }
 
-        var existing = await customers.FindImportedAsync(stripeCustomer, cancellationToken);
+        var existing = await customers.FindImportedAsync(row.StripeCustomerId!, cancellationToken);
         if (existing is null && await customers.FindBySubscriptionAsync(subscription, cancellationToken) is { } owner)
         {
-            return Skip($"subscription {subscription} already belongs to SetupClaw customer {owner.Id} ({owner.Status}): nothing imported", customerId: owner.Id, plan: plan);
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"subscription {subscription} already belongs to SetupClaw customer {owner.Id} ({owner.Status}): nothing imported", owner.Id);
         }
 
         return request.Mode switch
@@ -170,41 +166,35 @@ public sealed partial class MockMigration(
         DurableTaskClient durable, bool dryRun, MockCustomerRow row, string subscription, string plan, Liveness liveness, string said, Customer? existing,
         CancellationToken cancellationToken)
     {
-        MockDecision Decision(string action, string outcome, string reason, string? customerId = null) =>
-            new(row.SourceId!, row.Email!.Trim(), action, outcome, reason, customerId, plan);
-
         if (existing is { Status: not CustomerStatus.Grandfathered } || existing?.StripeSubscriptionId is not null)
         {
-            return Decision("skip", MockOutcomes.Skipped, $"already imported as {existing.Id} ({existing.Status})", existing.Id);
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"already imported as {existing.Id} ({existing.Status})", existing.Id);
         }
 
         if (liveness is Liveness.Ended or Liveness.NotPaid)
         {
-            return Decision("skip", MockOutcomes.Skipped, $"{said}: nothing to import");
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"{said}: nothing to import");
         }
 
         var reason = $"{said}: imported as grandfathered on {plan}, bound to {subscription}, nothing provisioned";
         if (dryRun)
         {
-            return Decision("grandfather", MockOutcomes.Planned, reason);
+            return Decision(row, plan, "grandfather", MockOutcomes.Planned, reason);
         }
 
         var (customer, bindOutcome) = await ImportAndBindAsync(durable, row, subscription, plan, liveness, existing, cancellationToken);
         return bindOutcome is null
-            ? Decision("grandfather", MockOutcomes.Done, reason, customer.Id)
-            : Decision("grandfather", MockOutcomes.Failed, $"imported as {customer.Id} but not bound: {bindOutcome}", customer.Id);
+            ? Decision(row, plan, "grandfather", MockOutcomes.Done, reason, customer.Id)
+            : Decision(row, plan, "grandfather", MockOutcomes.Failed, $"imported as {customer.Id} but not bound: {bindOutcome}", customer.Id);
     }
 
     private async Task<MockDecision> ProvisionAsync(
         DurableTaskClient durable, bool dryRun, MockCustomerRow row, string subscription, string plan, Liveness liveness, string said, Customer? existing,
         CancellationToken cancellationToken)
     {
-        MockDecision Decision(string action, string outcome, string reason, string? customerId = null) =>
-            new(row.SourceId!, row.Email!.Trim(), action, outcome, reason, customerId, plan);
-
         if (existing is { Status: not CustomerStatus.Grandfathered })
         {
-            return Decision("skip", MockOutcomes.Skipped, existing.Status switch
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, existing.Status switch
             {
                 CustomerStatus.Failed => $"its provisioning failed earlier ({existing.Id}): fix the cause, then customers retry {existing.Id}",
                 CustomerStatus.Deprovisioning or CustomerStatus.Deprovisioned => $"cancelled ({existing.Id}, {existing.Status}): not provisioned",
@@ -214,29 +204,29 @@ public sealed partial class MockMigration(
 
         if (liveness != Liveness.Live)
         {
-            return Decision("skip", MockOutcomes.Skipped, $"{said}: not live, so not provisioned" + (liveness == Liveness.PastDue ? " (grandfather it; provision it once paid)" : ""), existing?.Id);
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"{said}: not live, so not provisioned" + (liveness == Liveness.PastDue ? " (grandfather it; provision it once paid)" : ""), existing?.Id);
         }
 
         var reason = $"{said}: a real assistant on {plan}, bound to {subscription} (no new payment)";
         if (dryRun)
         {
-            return Decision("provision", MockOutcomes.Planned, reason, existing?.Id);
+            return Decision(row, plan, "provision", MockOutcomes.Planned, reason, existing?.Id);
         }
 
         var (customer, bindOutcome) = await ImportAndBindAsync(durable, row, subscription, plan, liveness, existing, cancellationToken);
         if (bindOutcome is not null)
         {
-            return Decision("provision", MockOutcomes.Failed, $"imported as {customer.Id} but not bound: {bindOutcome}", customer.Id);
+            return Decision(row, plan, "provision", MockOutcomes.Failed, $"imported as {customer.Id} but not bound: {bindOutcome}", customer.Id);
         }
 
         if (!await customers.ReleaseGrandfatheredAsync(customer.Id, cancellationToken))
         {
             var now = await customers.GetAsync(customer.Id, cancellationToken);
-            return Decision("skip", MockOutcomes.Skipped, $"Stripe's events say the subscription is {now?.BillingState}: kept grandfathered as {customer.Id}", customer.Id);
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"Stripe's events say the subscription is {now?.BillingState}: kept grandfathered as {customer.Id}", customer.Id);
         }
 
         var run = await lifecycle.KickAsync(durable, customer.Id, cancellationToken);
-        return Decision("provision", MockOutcomes.Done,
+        return Decision(row, plan, "provision", MockOutcomes.Done,
             lifecycle.IsPaused ? $"{reason}; provisioning is paused, so it starts when it resumes" : $"{reason}; provisioning started" + (run is null ? "" : $" ({run})"),
             customer.Id);
     }
@@ -245,58 +235,51 @@ public sealed partial class MockMigration(
         MockMigrationRequest request, MockCustomerRow row, string subscription, string? plan, Liveness liveness, string said, Customer? existing,
         CancellationToken cancellationToken)
     {
-        MockDecision Decision(string action, string outcome, string reason, string? customerId = null) =>
-            new(row.SourceId!, row.Email!.Trim(), action, outcome, reason, customerId, plan);
-
         if (existing is { Status: CustomerStatus.Deprovisioned })
         {
-            return Decision("skip", MockOutcomes.Skipped, $"cancelled already ({existing.Id})", existing.Id);
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"cancelled already ({existing.Id})", existing.Id);
         }
 
         if (existing is not null)
         {
-            return Decision("skip", MockOutcomes.Skipped, $"imported as {existing.Id} ({existing.Status}): cancelling would stop a SetupClaw customer; cancel it in Stripe if meant", existing.Id);
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"imported as {existing.Id} ({existing.Status}): cancelling would stop a SetupClaw customer; cancel it in Stripe if meant", existing.Id);
         }
 
         if (liveness == Liveness.Ended)
         {
-            return Decision("skip", MockOutcomes.Skipped, $"{said}: nothing to cancel");
+            return Decision(row, plan, "skip", MockOutcomes.Skipped, $"{said}: nothing to cancel");
         }
 
         var what = request.Refund ? $"cancel {subscription} and refund its last paid invoice" : $"cancel {subscription}";
         if (request.DryRun)
         {
-            return Decision("cancel", MockOutcomes.Planned, $"{said}: would {what}");
+            return Decision(row, plan, "cancel", MockOutcomes.Planned, $"{said}: would {what}");
         }
 
         if (stripe.Value.IsOffline)
         {
-            return Decision("cancel", MockOutcomes.Planned, $"{said}: would {what}; no Stripe key is configured, so nothing was done");
+            return Decision(row, plan, "cancel", MockOutcomes.Planned, $"{said}: would {what}; no Stripe key is configured, so nothing was done");
         }
 
         if (!request.Execute)
         {
-            return Decision("cancel", MockOutcomes.Planned, $"{said}: would {what}; add --execute to do it");
+            return Decision(row, plan, "cancel", MockOutcomes.Planned, $"{said}: would {what}; add --execute to do it");
         }
 
         // Cancel first (re-running a cancel is harmless), then refund under an idempotency key (a re-run refunds once);
         // once Stripe has been written to, the record and the email no longer heed the request's cancellation.
         await stripeActions.CancelSubscriptionAsync(subscription, cancellationToken);
         var refunded = request.Refund ? await stripeActions.RefundLastPaidInvoiceAsync(subscription, CancellationToken.None) : null;
-        var (record, _) = await customers.ImportAsync(
-            new ImportedCustomer(Providers.CustomerIds.New(), row.Email!.Trim(), plan ?? Plan.Starter, row.StripeCustomerId!, row.SourceId!, CustomerStatus.Deprovisioned,
-                Secrets.Hash(Secrets.NewStatusToken())), CancellationToken.None);
+        var (record, _) = await customers.ImportAsync(NewImport(row, plan ?? Plan.Starter, CustomerStatus.Deprovisioned), CancellationToken.None);
         await emails.MockCancelledAsync(record, refunded is not null, CancellationToken.None);
-        return Decision("cancel", MockOutcomes.Done, $"{said}: cancelled {subscription}" + (refunded is null ? "" : $" and refunded {refunded}") + "; emailed", record.Id);
+        return Decision(row, plan, "cancel", MockOutcomes.Done, $"{said}: cancelled {subscription}" + (refunded is null ? "" : $" and refunded {refunded}") + "; emailed", record.Id);
     }
 
     /// <summary>Imports the customer (once) and binds its subscription with what Stripe, or the prototype, says. The outcome is null when bound.</summary>
     private async Task<(Customer Customer, string? Refused)> ImportAndBindAsync(
         DurableTaskClient durable, MockCustomerRow row, string subscription, string plan, Liveness liveness, Customer? existing, CancellationToken cancellationToken)
     {
-        var customer = existing ?? (await customers.ImportAsync(
-            new ImportedCustomer(Providers.CustomerIds.New(), row.Email!.Trim(), plan, row.StripeCustomerId!, row.SourceId!, CustomerStatus.Grandfathered,
-                Secrets.Hash(Secrets.NewStatusToken())), cancellationToken)).Customer;
+        var customer = existing ?? (await customers.ImportAsync(NewImport(row, plan, CustomerStatus.Grandfathered), cancellationToken)).Customer;
         if (customer.StripeSubscriptionId == subscription)
         {
             return (customer, null);
@@ -307,6 +290,13 @@ public sealed partial class MockMigration(
         var outcome = await lifecycle.BindAsync(durable, customer.Id, subscription, [fact], cancellationToken);
         return (await customers.GetAsync(customer.Id, cancellationToken) ?? customer, StripeWebhookHandler.RefusedOutcomes.Contains(outcome) ? outcome : null);
     }
+
+    private static MockDecision Decision(MockCustomerRow row, string? plan, string action, string outcome, string reason, string? customerId = null) =>
+        new(row.SourceId!, row.Email!.Trim(), action, outcome, reason, customerId, plan);
+
+    /// <summary>A new SetupClaw customer for the row (a fresh id, and a status token nobody holds: it signs in by email).</summary>
+    private static ImportedCustomer NewImport(MockCustomerRow row, string plan, string status) =>
+        new(Providers.CustomerIds.New(), row.Email!.Trim(), plan, row.StripeCustomerId!, row.SourceId!, status, Secrets.Hash(Secrets.NewStatusToken()));
 
     /// <summary>The configured price id, then the plan's name, then the operator's map: else null (never guessed).</summary>
     public Plan? MatchPlan(string? given, IReadOnlyDictionary<string, string>? priceMap)

@@ -130,7 +130,7 @@ public sealed class OperatorHandler(
             return Problems.BadRequest("Subscription id required", "Send {\"subscriptionId\": \"sub_…\"}: the id of the customer's existing Stripe subscription.");
         }
 
-        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is null)
+        if (await KnownAsync(customerId, cancellationToken) is null)
         {
             return UnknownCustomer(customerId);
         }
@@ -186,7 +186,7 @@ public sealed class OperatorHandler(
             return refused;
         }
 
-        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is not { } customer)
+        if (await KnownAsync(customerId, cancellationToken) is not { } customer)
         {
             return UnknownCustomer(customerId);
         }
@@ -278,16 +278,9 @@ public sealed class OperatorHandler(
                 "Provisioning is paused (Provisioning:Paused): the backfill changes running assistants, so it waits until the switch is off.");
         }
 
-        var after = request.Query["after"].ToString() is { Length: > 0 } cursor ? cursor : null;
-        if (after is not null && !Providers.CustomerIds.IsValid(after))
+        if (PageOf(request, AssistantBackfill.DefaultPageSize, out var after, out var limit) is { } invalid)
         {
-            return Problems.BadRequest("Invalid cursor", "'after' must be a customer id (cus_ and 20 hex digits): the 'next' of the previous answer.");
-        }
-
-        var limit = AssistantBackfill.DefaultPageSize;
-        if (request.Query["limit"].ToString() is { Length: > 0 } text && !(int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 500))
-        {
-            return Problems.BadRequest("Invalid limit", "'limit' must be a whole number from 1 to 500.");
+            return invalid;
         }
 
         var report = await backfill.RunAsync(durable, after, limit, cancellationToken);
@@ -324,16 +317,9 @@ public sealed class OperatorHandler(
             return Problems.BadRequest("Unknown plan", $"There is no plan '{Problems.Echo(planName)}': use starter, pro or team.");
         }
 
-        var after = request.Query["after"].ToString() is { Length: > 0 } cursor ? cursor : null;
-        if (after is not null && !Providers.CustomerIds.IsValid(after))
+        if (PageOf(request, 100, out var after, out var limit) is { } invalid)
         {
-            return Problems.BadRequest("Invalid cursor", "'after' must be a customer id (cus_ and 20 hex digits): the 'next' of the previous answer.");
-        }
-
-        var limit = 100;
-        if (request.Query["limit"].ToString() is { Length: > 0 } text && !(int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 500))
-        {
-            return Problems.BadRequest("Invalid limit", "'limit' must be a whole number from 1 to 500.");
+            return invalid;
         }
 
         var page = await customers.ListAsync(status, planName is null ? null : PlanCatalog.Get(planName).Name, after, limit, cancellationToken);
@@ -367,7 +353,7 @@ public sealed class OperatorHandler(
             return refused;
         }
 
-        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is not { } customer)
+        if (await KnownAsync(customerId, cancellationToken) is not { } customer)
         {
             return UnknownCustomer(customerId);
         }
@@ -406,7 +392,7 @@ public sealed class OperatorHandler(
             return refused;
         }
 
-        if (!Providers.CustomerIds.IsValid(customerId) || await customers.GetAsync(customerId, cancellationToken) is not { } customer)
+        if (await KnownAsync(customerId, cancellationToken) is not { } customer)
         {
             return UnknownCustomer(customerId);
         }
@@ -425,6 +411,28 @@ public sealed class OperatorHandler(
                 ? $"deprovisioning; Stripe subscription {subscription} is not touched: cancel it there if billing should stop"
                 : "deprovisioning",
         });
+    }
+
+    /// <summary>The customer named by a route, or null when the id is malformed or unknown.</summary>
+    private async Task<Customer?> KnownAsync(string customerId, CancellationToken cancellationToken) =>
+        Providers.CustomerIds.IsValid(customerId) ? await customers.GetAsync(customerId, cancellationToken) : null;
+
+    /// <summary>A paged route's <c>after</c> (a customer id: the previous answer's <c>next</c>) and <c>limit</c> (1 to 500); the problem to answer when either is wrong.</summary>
+    private static IResult? PageOf(HttpRequest request, int defaultLimit, out string? after, out int limit)
+    {
+        after = request.Query["after"].ToString() is { Length: > 0 } cursor ? cursor : null;
+        limit = defaultLimit;
+        if (after is not null && !Providers.CustomerIds.IsValid(after))
+        {
+            return Problems.BadRequest("Invalid cursor", "'after' must be a customer id (cus_ and 20 hex digits): the 'next' of the previous answer.");
+        }
+
+        if (request.Query["limit"].ToString() is { Length: > 0 } text && !(int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 500))
+        {
+            return Problems.BadRequest("Invalid limit", "'limit' must be a whole number from 1 to 500.");
+        }
+
+        return null;
     }
 
     private static IResult UnknownCustomer(string customerId) =>

@@ -31,8 +31,8 @@ public sealed class SleepWhenIdleTests
         var apiKey = status.GetProperty("apiKey").GetString()!;
 
         // Nothing talks to it: after its idle time it sleeps, and asking the operator view does not wake it.
-        await Wait.UntilAsync(async () => await ServiceStateAsync(client, customerId) == "sleeping", TimeSpan.FromSeconds(60), "the idle assistant to sleep");
-        Assert.Equal("sleeping", await ServiceStateAsync(client, customerId));
+        await Wait.UntilAsync(async () => await client.ServiceStateAsync(customerId) == "sleeping", TimeSpan.FromSeconds(60), "the idle assistant to sleep");
+        Assert.Equal("sleeping", await client.ServiceStateAsync(customerId));
         // The customer's dashboard says so, and reading it does not wake the assistant either.
         using var handler = new HttpClientHandler { CookieContainer = new CookieContainer() };
         using var browser = new HttpClient(handler) { BaseAddress = host.BaseUrl };
@@ -45,7 +45,7 @@ public sealed class SleepWhenIdleTests
         var dashboard = await browser.GetFromJsonAsync<JsonElement>("/api/dashboard");
         Assert.Equal("running", dashboard.GetProperty("state").GetProperty("code").GetString());
         Assert.Contains("asleep", dashboard.GetProperty("state").GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.Equal("sleeping", await ServiceStateAsync(client, customerId));
+        Assert.Equal("sleeping", await client.ServiceStateAsync(customerId));
         Assert.Contains("going to sleep", await File.ReadAllTextAsync(Path.Combine(host.StateDirectory, $"claw-{customerId.Replace('_', '-')}.log")), StringComparison.Ordinal);
 
         // The next request wakes it and is answered; so is a chat right after.
@@ -61,11 +61,5 @@ public sealed class SleepWhenIdleTests
         {
             Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
         }
-    }
-
-    private static async Task<string?> ServiceStateAsync(ControlPlaneClient client, string customerId)
-    {
-        using var answer = await client.AdminAsync(HttpMethod.Get, $"/api/operator/customers/{customerId}");
-        return JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("resources").GetProperty("serviceState").GetString();
     }
 }

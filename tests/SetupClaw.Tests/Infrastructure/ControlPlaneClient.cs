@@ -51,6 +51,13 @@ public sealed class ControlPlaneClient(HttpClient http, string webhookSecret = L
         return await http.SendAsync(request);
     }
 
+    /// <summary>The customer's service as the operator view reports it (running, sleeping, …): asking never wakes it.</summary>
+    public async Task<string?> ServiceStateAsync(string customerId)
+    {
+        using var answer = await AdminAsync(HttpMethod.Get, $"/api/operator/customers/{customerId}");
+        return JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("resources").GetProperty("serviceState").GetString();
+    }
+
     public async Task<JsonElement> WaitForStatusAsync(string customerId, string token, string status, TimeSpan timeout)
     {
         JsonElement last = default;

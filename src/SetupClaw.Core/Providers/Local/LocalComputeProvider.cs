@@ -331,16 +331,15 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private const int SleepExitCode = 75;
 
     /// <summary>Running, sleeping (its port answered here), being deployed, or gone; asking never wakes it.</summary>
-    public async Task<string> StateAsync(ResourceRef service, CancellationToken cancellationToken)
+    public Task<string> StateAsync(ResourceRef service, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(service);
-        var serviceId = service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
-        await Task.CompletedTask;
-        return !Exists(serviceId) ? ServiceStates.Missing
+        var serviceId = ServiceIdOf(service);
+        return Task.FromResult(!Exists(serviceId) ? ServiceStates.Missing
             : sleeping.ContainsKey(serviceId) ? ServiceStates.Sleeping
             : delayed.ContainsKey(serviceId) ? ServiceStates.Deploying
             : running.TryGetValue(serviceId, out var runtime) ? (WentToSleep(runtime) ? ServiceStates.Sleeping : runtime.Process.HasExited ? ServiceStates.Down : ServiceStates.Running)
-            : ServiceStates.NotDeployed;
+            : ServiceStates.NotDeployed);
     }
 
     public async Task<DeploymentState> GetDeploymentAsync(string serviceId, string deploymentId, CancellationToken cancellationToken)
@@ -388,10 +387,11 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(plan);
-        var serviceId = service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
-        if (await ReadSpecAsync(serviceId, cancellationToken) is { } spec && spec.SleepsWhenIdle != plans.IdleOf(plan).Sleep)
+        var serviceId = ServiceIdOf(service);
+        var sleeps = plans.IdleOf(plan).Sleep;
+        if (await ReadSpecAsync(serviceId, cancellationToken) is { } spec && spec.SleepsWhenIdle != sleeps)
         {
-            await WriteSpecAsync(spec with { SleepsWhenIdle = plans.IdleOf(plan).Sleep }, cancellationToken);
+            await WriteSpecAsync(spec with { SleepsWhenIdle = sleeps }, cancellationToken);
         }
 
         return false;
@@ -400,7 +400,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     public async Task DeleteServiceAsync(ResourceRef service, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(service);
-        var serviceId = service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
+        var serviceId = ServiceIdOf(service);
         using var held = await LockAsync(serviceId, cancellationToken);
         delayed.TryRemove(serviceId, out _);
         await StopAsync(serviceId);
@@ -430,6 +430,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         (await ReadSpecAsync(Checked(serviceId), cancellationToken))?.InstallationId;
 
     /// <summary>A recorded service id is a file name here: only the names SetupClaw gives are accepted.</summary>
+    /// <summary>The recorded service, else the one named for its owner.</summary>
+    private static string ServiceIdOf(ResourceRef service) => service.ResourceId is { } recorded ? Checked(recorded) : ResourceNames.Service(service.OwnerId);
+
     private static string Checked(string serviceId) =>
         serviceId.StartsWith("claw-", StringComparison.Ordinal) && ResourceNames.OwnerOf(serviceId) is not null
             ? serviceId
