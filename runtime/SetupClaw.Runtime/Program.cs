@@ -35,7 +35,12 @@ builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 
 var settings = RuntimeSettings.FromEnvironment(builder.Configuration);
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(RuntimeSettings.ConnectionString(settings.DatabaseUrl)));
+// The slim builder: only the PostgreSQL types the runtime reads (text arrays) and TLS (Neon requires it), nothing
+// found by reflection, so the native binary carries no more of Npgsql than it uses.
+builder.Services.AddSingleton(_ => new NpgsqlSlimDataSourceBuilder(RuntimeSettings.ConnectionString(settings.DatabaseUrl))
+    .EnableArrays()
+    .EnableTransportSecurity()
+    .Build());
 builder.Services.AddSingleton(_ => new ModelGateway(settings.Llm));
 builder.Services.AddSingleton(_ => SkillCatalog.LoadEmbedded());
 builder.Services.AddSingleton<WorkspaceFiles>();
@@ -49,6 +54,12 @@ builder.Services.AddScoped<PromptComposer>();
 builder.Services.AddScoped<ChatService>();
 builder.Services.AddScoped<ChatRunner>();
 builder.Services.AddProblemDetails();
+// Every answer's JSON is source-generated (Http/RuntimeJson.cs): the native binary has no reflection-based serializer.
+builder.Services.ConfigureHttpJsonOptions(json =>
+{
+    json.SerializerOptions.TypeInfoResolverChain.Insert(0, RuntimeJson.Default);
+    json.SerializerOptions.TypeInfoResolverChain.Insert(1, OpenAiJson.Default);
+});
 builder.Services.AddHostedService<ParentWatch>();
 builder.Services.AddHostedService<IdleTrimmer>();
 

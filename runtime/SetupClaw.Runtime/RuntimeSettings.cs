@@ -46,7 +46,7 @@ public sealed partial record RuntimeSettings
 }
 
 /// <summary>
-/// The model behind the assistant: <c>Llm:Provider</c> (<c>anthropic</c> | <c>openai</c>), <c>Llm:BaseUrl</c>,
+/// The model behind the assistant: <c>Llm:Provider</c> (<c>openai</c>, any OpenAI-compatible API), <c>Llm:BaseUrl</c>,
 /// <c>Llm:ApiKey</c>, <c>Llm:Model</c>, <c>Llm:MaxOutputTokens</c>. The key is a setting only: it is never written to a
 /// response, a log line or a workspace file (<see cref="ToString"/> hides it too).
 /// </summary>

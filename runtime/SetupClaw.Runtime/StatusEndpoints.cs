@@ -1,5 +1,6 @@
 using Npgsql;
 using SetupClaw.Runtime.Chat;
+using SetupClaw.Runtime.Http;
 using SetupClaw.Runtime.Skills;
 using SetupClaw.Runtime.Usage;
 
@@ -13,7 +14,7 @@ public static class StatusEndpoints
         // It names the workspace and plan the database holds (none while no customer has been given this assistant).
         // A missing model keeps it 200 (the assistant is up; chat says what to configure), an unreachable database
         // makes it 503.
-        app.MapGet("/health", async (NpgsqlDataSource db, ModelGateway model, CancellationToken cancellationToken) =>
+        app.MapGet("/health", async Task<IResult> (NpgsqlDataSource db, ModelGateway model, CancellationToken cancellationToken) =>
         {
             try
             {
@@ -22,38 +23,32 @@ public static class StatusEndpoints
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
             {
-                return Results.Json(new Health("unhealthy", null, "unreachable", model.Provider, null), statusCode: 503);
+                return Results.Json(new Health("unhealthy", null, "unreachable", model.Provider, null), RuntimeJson.Default.Health, statusCode: 503);
             }
         });
 
-        app.MapGet("/status", async (RuntimeIdentity identity, UsageLedger usage, SkillStore skills, ModelGateway model, CancellationToken cancellationToken) =>
+        app.MapGet("/status", async Task<IResult> (RuntimeIdentity identity, UsageLedger usage, SkillStore skills, ModelGateway model, CancellationToken cancellationToken) =>
         {
             var month = await usage.ThisMonthAsync(cancellationToken);
             var skillStates = await skills.ListAsync(cancellationToken);
-            return Results.Ok(new
-            {
-                workspaceId = identity.WorkspaceId,
-                plan = new { name = identity.PlanName, limits = new { messagesPerMonth = identity.MessageLimit, maxAgents = identity.MaxAgents } },
-                usage = new
-                {
-                    month = month.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
-                    messagesUsed = month.Messages,
-                    messagesRemaining = Math.Max(0, identity.MessageLimit - month.Messages),
-                    percentUsed = identity.MessageLimit == 0 ? 100 : Math.Round(100.0 * month.Messages / identity.MessageLimit, 1),
-                    inputTokens = month.InputTokens,
-                    outputTokens = month.OutputTokens,
+            return Results.Ok(new StatusView(
+                identity.WorkspaceId,
+                new StatusPlan(identity.PlanName, new StatusLimits(identity.MessageLimit, identity.MaxAgents)),
+                new StatusUsage(
+                    month.Month.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture),
+                    month.Messages,
+                    Math.Max(0, identity.MessageLimit - month.Messages),
+                    identity.MessageLimit == 0 ? 100 : Math.Round(100.0 * month.Messages / identity.MessageLimit, 1),
+                    month.InputTokens,
+                    month.OutputTokens,
                     // The plan's model budget, which the control plane's gateway enforces: this month's tokens against it.
-                    tokensUsed = month.InputTokens + month.OutputTokens,
-                    monthlyTokens = identity.MonthlyTokens,
-                },
-                features = identity.Features,
-                skills = new
-                {
-                    available = skillStates.Where(s => s.Available).Select(s => s.Skill.Name),
-                    enabled = skillStates.Where(s => s.Enabled).Select(s => s.Skill.Name),
-                },
-                model = new { provider = model.Provider, name = model.ConfigurationProblem is null ? model.Model : null, problem = model.ConfigurationProblem },
-            });
+                    month.InputTokens + month.OutputTokens,
+                    identity.MonthlyTokens),
+                identity.Features,
+                new StatusSkills(
+                    [.. skillStates.Where(s => s.Available).Select(s => s.Skill.Name)],
+                    [.. skillStates.Where(s => s.Enabled).Select(s => s.Skill.Name)]),
+                new StatusModel(model.Provider, model.ConfigurationProblem is null ? model.Model : null, model.ConfigurationProblem)));
         });
     }
 

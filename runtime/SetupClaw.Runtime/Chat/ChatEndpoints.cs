@@ -13,9 +13,9 @@ public static class ChatEndpoints
 
     public static void MapChatEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/chat", async (HttpContext context, ChatService chat, ChatRunner runner, CancellationToken cancellationToken) =>
+        app.MapPost("/api/chat", async Task<IResult> (HttpContext context, ChatService chat, ChatRunner runner, CancellationToken cancellationToken) =>
         {
-            var (body, problem) = await JsonBody.ReadAsync<ChatRequest>(context.Request, Example, cancellationToken);
+            var (body, problem) = await JsonBody.ReadAsync(context.Request, RuntimeJson.Default.ChatRequest, Example, cancellationToken);
             if (problem is not null)
             {
                 return problem;
@@ -35,31 +35,23 @@ public static class ChatEndpoints
 
     private static IResult View(CompletedChat chat) => Results.Ok(Reply(chat));
 
-    private static object Reply(CompletedChat chat) => new
-    {
-        reply = chat.Reply,
-        conversationId = chat.ConversationId,
-        usage = new
-        {
-            messagesUsed = chat.Usage.MessagesUsed,
-            messagesRemaining = chat.Usage.MessagesRemaining,
-            inputTokens = chat.Tokens?.InputTokenCount ?? 0,
-            outputTokens = chat.Tokens?.OutputTokenCount ?? 0,
-        },
-    };
+    private static ChatReply Reply(CompletedChat chat) => new(
+        chat.Reply,
+        chat.ConversationId,
+        new ChatReplyUsage(chat.Usage.MessagesUsed, chat.Usage.MessagesRemaining, chat.Tokens?.InputTokenCount ?? 0, chat.Tokens?.OutputTokenCount ?? 0));
 
-    private sealed record ChatRequest(string? Message, string? ConversationId);
+    internal sealed record ChatRequest(string? Message, string? ConversationId);
 
     /// <summary><c>event: delta</c> with <c>{text}</c> per piece, then <c>event: done</c> with the whole reply, or <c>event: error</c>.</summary>
     private sealed class EventStream : IStreamFormat
     {
         public Task DeltaAsync(HttpResponse response, string text, CancellationToken cancellationToken) =>
-            ChatRunner.WriteEventAsync(response, "delta", ChatRunner.Json(new { text }), cancellationToken);
+            ChatRunner.WriteEventAsync(response, "delta", ChatRunner.Json(new ChatDelta(text), RuntimeJson.Default.ChatDelta), cancellationToken);
 
         public Task DoneAsync(HttpResponse response, CompletedChat chat, CancellationToken cancellationToken) =>
-            ChatRunner.WriteEventAsync(response, "done", ChatRunner.Json(Reply(chat)), cancellationToken);
+            ChatRunner.WriteEventAsync(response, "done", ChatRunner.Json(Reply(chat), RuntimeJson.Default.ChatReply), cancellationToken);
 
         public Task FailedAsync(HttpResponse response, ProblemDetails problem, CancellationToken cancellationToken) =>
-            ChatRunner.WriteEventAsync(response, "error", ChatRunner.Json(problem), cancellationToken);
+            ChatRunner.WriteEventAsync(response, "error", ChatRunner.Json(problem, RuntimeJson.Default.ProblemDetails), cancellationToken);
     }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.AI;
@@ -141,7 +142,7 @@ public sealed class ChatRunner(ChatService chat, RuntimeIdentity identity)
         await response.Body.FlushAsync(cancellationToken);
     }
 
-    public static string Json<T>(T value) => JsonSerializer.Serialize(value, JsonSerializerOptions.Web);
+    public static string Json<T>(T value, JsonTypeInfo<T> type) => JsonSerializer.Serialize(value, type);
 
     private static void Start(HttpContext context)
     {

@@ -1,15 +1,15 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
-using Anthropic;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
 namespace SetupClaw.Runtime.Chat;
 
 /// <summary>
-/// The model behind the assistant, through Microsoft.Extensions.AI: Anthropic (the official SDK) or any
-/// OpenAI-compatible endpoint (OpenAI, Ollama, vLLM, OpenRouter). When the settings are missing or wrong the gateway
-/// holds no client and <see cref="ConfigurationProblem"/> says which setting to add; chat then answers 503.
+/// The model behind the assistant, through Microsoft.Extensions.AI: any OpenAI-compatible endpoint. In production that
+/// is the SetupClaw control plane's model gateway (which speaks to Anthropic or OpenAI with the platform's key); a
+/// runtime run on its own can point at OpenAI, Anthropic's OpenAI-compatible API, Ollama, vLLM or OpenRouter. When
+/// the settings are missing or wrong the gateway holds no client and <see cref="ConfigurationProblem"/> says which setting to add; chat then answers 503.
 /// </summary>
 public sealed class ModelGateway : IDisposable
 {
@@ -22,8 +22,9 @@ public sealed class ModelGateway : IDisposable
         apiKey = settings.ApiKey;
         Model = settings.Model ?? "none";
         MaxOutputTokens = settings.MaxOutputTokens;
-        // Only an OpenAI-compatible endpoint of its own (the gateway's BaseUrl) is ever given the gateway token.
-        var endpoint = settings.Provider == "openai" && settings.BaseUrl is { } baseUrl ? baseUrl.TrimEnd('/') + "/" : null;
+        // Only the control plane's gateway is ever given the gateway token: an endpoint deployed with no key of its own
+        // (a runtime given a provider's key talks to that provider, and the token never leaves for it).
+        var endpoint = settings.Provider == "openai" && settings.ApiKey is null && settings.BaseUrl is { } baseUrl ? baseUrl.TrimEnd('/') + "/" : null;
         http = new HttpClient(new StatusRecorder(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }, endpoint))
         {
             Timeout = TimeSpan.FromMinutes(2),
@@ -33,7 +34,7 @@ public sealed class ModelGateway : IDisposable
         Client = ConfigurationProblem is null ? Create(settings) : null;
     }
 
-    /// <summary><c>anthropic</c>, <c>openai</c>, <c>none</c> or <c>misconfigured</c>: what /health reports.</summary>
+    /// <summary><c>openai</c>, <c>none</c> or <c>misconfigured</c>: what /health reports.</summary>
     public string Provider { get; }
 
     public string Model { get; }
@@ -76,12 +77,14 @@ public sealed class ModelGateway : IDisposable
         const string Fix = "on the SetupClaw control plane (environment Llm__Provider, Llm__Model, Llm__ApiKey, Llm__BaseUrl), then redeploy the assistant";
         if (settings.Provider is null)
         {
-            return $"No model is configured for this assistant. Set Llm:Provider to 'anthropic' or 'openai' with Llm:Model and Llm:ApiKey (and Llm:BaseUrl for Ollama, vLLM or OpenRouter) {Fix}.";
+            return $"No model is configured for this assistant. Set Llm:Provider to 'openai' with Llm:Model and Llm:ApiKey (and Llm:BaseUrl for the gateway, Anthropic's OpenAI-compatible API, Ollama, vLLM or OpenRouter) {Fix}.";
         }
 
-        if (settings.Provider is not ("anthropic" or "openai"))
+        if (settings.Provider != "openai")
         {
-            return $"Llm:Provider '{settings.Provider}' is not supported: use 'anthropic', or 'openai' for any OpenAI-compatible endpoint, {Fix}.";
+            return settings.Provider == "anthropic"
+                ? $"The runtime speaks only OpenAI-compatible APIs: set Llm:Provider 'anthropic' on the control plane (its model gateway speaks to Anthropic), or here use 'openai' with Llm:BaseUrl https://api.anthropic.com/v1/, {Fix}."
+                : $"Llm:Provider '{settings.Provider}' is not supported: use 'openai' for any OpenAI-compatible endpoint, {Fix}.";
         }
 
         if (settings.Model is null)
@@ -95,7 +98,7 @@ public sealed class ModelGateway : IDisposable
         }
 
         // An OpenAI-compatible server of one's own (Ollama, vLLM) may need no key; the public APIs always do.
-        if (settings.ApiKey is null && (settings.Provider == "anthropic" || settings.BaseUrl is null))
+        if (settings.ApiKey is null && settings.BaseUrl is null)
         {
             return $"Llm:ApiKey is not set for the '{settings.Provider}' provider {Fix}.";
         }
@@ -105,14 +108,6 @@ public sealed class ModelGateway : IDisposable
 
     private IChatClient Create(LlmSettings settings)
     {
-        if (settings.Provider == "anthropic")
-        {
-            var anthropic = settings.BaseUrl is null
-                ? new AnthropicClient { ApiKey = settings.ApiKey!, HttpClient = http, MaxRetries = 2, Timeout = TimeSpan.FromSeconds(90) }
-                : new AnthropicClient { ApiKey = settings.ApiKey!, BaseUrl = settings.BaseUrl, HttpClient = http, MaxRetries = 2, Timeout = TimeSpan.FromSeconds(90) };
-            return anthropic.AsIChatClient(settings.Model!, settings.MaxOutputTokens);
-        }
-
         var options = new OpenAIClientOptions
         {
             Transport = new HttpClientPipelineTransport(http),

@@ -22,15 +22,12 @@ public static class OpenAiEndpoints
 
     public static void MapOpenAiEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", () => Results.Ok(new
-        {
-            @object = "list",
-            data = new[] { new { id = ModelId, @object = "model", created = Started, owned_by = "setupclaw" } },
-        }));
+        app.MapGet("/v1/models", () => Results.Json(
+            new OpenAiModels("list", [new OpenAiModel(ModelId, "model", Started, "setupclaw")]), OpenAiJson.Default.OpenAiModels));
 
-        app.MapPost("/v1/chat/completions", async (HttpContext context, ChatService chat, ChatRunner runner, CancellationToken cancellationToken) =>
+        app.MapPost("/v1/chat/completions", async Task<IResult> (HttpContext context, ChatService chat, ChatRunner runner, CancellationToken cancellationToken) =>
         {
-            var (body, problem) = await JsonBody.ReadAsync<CompletionRequest>(context.Request, Example, cancellationToken);
+            var (body, problem) = await JsonBody.ReadAsync(context.Request, OpenAiJson.Default.CompletionRequest, Example, cancellationToken);
             if (problem is not null)
             {
                 return WithError(problem);
@@ -55,16 +52,9 @@ public static class OpenAiEndpoints
                 && options.TryGetProperty("include_usage", out var flag) && flag.ValueKind == JsonValueKind.True;
             var result = body.Stream == true
                 ? await runner.StreamAsync(context, prepared!, new ChunkStream(id, model, created, includeUsage), cancellationToken)
-                : await runner.CompleteAsync(prepared!, done => Results.Ok(new
-                {
-                    id,
-                    @object = "chat.completion",
-                    created,
-                    model,
-                    choices = new[] { new { index = 0, message = new { role = "assistant", content = done.Reply }, finish_reason = "stop" } },
-                    usage = Usage(done),
-                    conversation_id = done.ConversationId,
-                }), cancellationToken);
+                : await runner.CompleteAsync(prepared!, done => Results.Json(
+                    new OpenAiCompletion(id, "chat.completion", created, model, [new OpenAiChoice(0, new OpenAiMessage("assistant", done.Reply), "stop")], Usage(done), done.ConversationId),
+                    OpenAiJson.Default.OpenAiCompletion), cancellationToken);
             return result is ProblemHttpResult failed ? WithError(failed) : result;
         });
     }
@@ -81,7 +71,7 @@ public static class OpenAiEndpoints
             >= 500 => "api_error",
             _ => "invalid_request_error",
         };
-        problem.ProblemDetails.Extensions["error"] = new { message = problem.ProblemDetails.Detail, type, code = problem.StatusCode };
+        problem.ProblemDetails.Extensions["error"] = new OpenAiError(problem.ProblemDetails.Detail, type, problem.StatusCode);
         return problem;
     }
 
@@ -149,21 +139,20 @@ public static class OpenAiEndpoints
         return string.Join("\n", parts);
     }
 
-    private static object Usage(CompletedChat chat) => new
+    private static OpenAiUsage Usage(CompletedChat chat)
     {
-        prompt_tokens = chat.Tokens?.InputTokenCount ?? 0,
-        completion_tokens = chat.Tokens?.OutputTokenCount ?? 0,
-        total_tokens = (chat.Tokens?.InputTokenCount ?? 0) + (chat.Tokens?.OutputTokenCount ?? 0),
-    };
+        var (input, output) = (chat.Tokens?.InputTokenCount ?? 0, chat.Tokens?.OutputTokenCount ?? 0);
+        return new OpenAiUsage(input, output, input + output);
+    }
 
-    private sealed record CompletionRequest(
+    internal sealed record CompletionRequest(
         string? Model,
         List<CompletionMessage>? Messages,
         bool? Stream,
         string? User,
         [property: JsonPropertyName("stream_options")] JsonElement? StreamOptions);
 
-    private sealed record CompletionMessage(string? Role, JsonElement Content);
+    internal sealed record CompletionMessage(string? Role, JsonElement Content);
 
     /// <summary><c>chat.completion.chunk</c> events, a final chunk with <c>finish_reason</c>, then <c>[DONE]</c>.</summary>
     private sealed class ChunkStream(string id, string model, long created, bool includeUsage) : IStreamFormat
@@ -172,41 +161,26 @@ public static class OpenAiEndpoints
 
         public Task DeltaAsync(HttpResponse response, string text, CancellationToken cancellationToken)
         {
-            object delta = first ? new { role = "assistant", content = text } : new { content = text };
+            var delta = new OpenAiDelta(first ? "assistant" : null, text);
             first = false;
-            return ChatRunner.WriteEventAsync(response, null, Chunk(delta, null, null), cancellationToken);
+            return ChatRunner.WriteEventAsync(response, null, Chunk([new OpenAiChunkChoice(0, delta, null)], null), cancellationToken);
         }
 
         public async Task DoneAsync(HttpResponse response, CompletedChat chat, CancellationToken cancellationToken)
         {
-            await ChatRunner.WriteEventAsync(response, null, Chunk(new { }, "stop", null), cancellationToken);
+            await ChatRunner.WriteEventAsync(response, null, Chunk([new OpenAiChunkChoice(0, new OpenAiDelta(null, null), "stop")], null), cancellationToken);
             if (includeUsage)
             {
-                await ChatRunner.WriteEventAsync(response, null, ChatRunner.Json(new
-                {
-                    id,
-                    @object = "chat.completion.chunk",
-                    created,
-                    model,
-                    choices = Array.Empty<object>(),
-                    usage = Usage(chat),
-                }), cancellationToken);
+                await ChatRunner.WriteEventAsync(response, null, Chunk([], Usage(chat)), cancellationToken);
             }
 
             await ChatRunner.WriteEventAsync(response, null, "[DONE]", cancellationToken);
         }
 
         public Task FailedAsync(HttpResponse response, ProblemDetails problem, CancellationToken cancellationToken) =>
-            ChatRunner.WriteEventAsync(response, null, ChatRunner.Json(new { error = new { message = problem.Detail, type = "api_error", code = problem.Status } }), cancellationToken);
+            ChatRunner.WriteEventAsync(response, null, ChatRunner.Json(new OpenAiErrorBody(new OpenAiError(problem.Detail, "api_error", problem.Status)), OpenAiJson.Default.OpenAiErrorBody), cancellationToken);
 
-        private string Chunk(object delta, string? finishReason, object? usage) => ChatRunner.Json(new
-        {
-            id,
-            @object = "chat.completion.chunk",
-            created,
-            model,
-            choices = new[] { new { index = 0, delta, finish_reason = finishReason } },
-            usage,
-        });
+        private string Chunk(IReadOnlyList<OpenAiChunkChoice> choices, OpenAiUsage? usage) =>
+            ChatRunner.Json(new OpenAiChunk(id, "chat.completion.chunk", created, model, choices, usage), OpenAiJson.Default.OpenAiChunk);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace SetupClaw.Runtime.Http;
@@ -9,7 +10,7 @@ namespace SetupClaw.Runtime.Http;
 /// </summary>
 public static class JsonBody
 {
-    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, string example, CancellationToken cancellationToken)
+    public static async Task<(T? Value, ProblemHttpResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, string example, CancellationToken cancellationToken)
         where T : class
     {
         if (!request.HasJsonContentType())
@@ -19,7 +20,7 @@ public static class JsonBody
 
         try
         {
-            var value = await request.ReadFromJsonAsync<T>(cancellationToken);
+            var value = await request.ReadFromJsonAsync(type, cancellationToken);
             return value is null ? (null, Problems.BadRequest($"The body is empty or null; send {example}.")) : (value, null);
         }
         catch (JsonException e)

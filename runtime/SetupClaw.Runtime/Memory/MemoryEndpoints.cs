@@ -12,9 +12,9 @@ public static class MemoryEndpoints
     {
         var memory = app.MapGroup("/api/memory");
 
-        memory.MapPost("/", async (HttpRequest request, MemoryStore store, CancellationToken cancellationToken) =>
+        memory.MapPost("/", async Task<IResult> (HttpRequest request, MemoryStore store, CancellationToken cancellationToken) =>
         {
-            var (body, problem) = await JsonBody.ReadAsync<MemoryBody>(request, Example, cancellationToken);
+            var (body, problem) = await JsonBody.ReadAsync(request, RuntimeJson.Default.MemoryBody, Example, cancellationToken);
             if (problem is not null)
             {
                 return problem;
@@ -59,7 +59,7 @@ public static class MemoryEndpoints
             return Results.Created($"/api/memory/{saved.Id}", View(saved));
         });
 
-        memory.MapGet("/", async (HttpRequest request, MemoryStore store, CancellationToken cancellationToken) =>
+        memory.MapGet("/", async Task<IResult> (HttpRequest request, MemoryStore store, CancellationToken cancellationToken) =>
         {
             if (!TryInt(request.Query["limit"], 20, 1, Limits.MaxPageSize, out var limit))
             {
@@ -78,14 +78,12 @@ public static class MemoryEndpoints
             }
 
             var page = await store.PageAsync(limit, before, cancellationToken);
-            return Results.Ok(new
-            {
-                memories = page.Select(View),
-                next = page.Count == limit ? $"/api/memory?limit={limit}&before={page[^1].Id}" : null,
-            });
+            return Results.Ok(new MemoryPage(
+                [.. page.Select(View)],
+                page.Count == limit ? $"/api/memory?limit={limit}&before={page[^1].Id}" : null));
         });
 
-        memory.MapDelete("/{id}", async (string id, MemoryStore store, CancellationToken cancellationToken) =>
+        memory.MapDelete("/{id}", async Task<IResult> (string id, MemoryStore store, CancellationToken cancellationToken) =>
         {
             if (!long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var memoryId))
             {
@@ -97,7 +95,7 @@ public static class MemoryEndpoints
                 : Problems.NotFound($"There is no memory {memoryId}.");
         });
 
-        memory.MapGet("/search", async (HttpRequest request, MemoryStore store, CancellationToken cancellationToken) =>
+        memory.MapGet("/search", async Task<IResult> (HttpRequest request, MemoryStore store, CancellationToken cancellationToken) =>
         {
             var query = request.Query["query"].ToString();
             if (string.IsNullOrWhiteSpace(query))
@@ -122,12 +120,11 @@ public static class MemoryEndpoints
             }
 
             var found = await store.SearchAsync(query, limit, cancellationToken);
-            return Results.Ok(new { query, memories = found.Select(View) });
+            return Results.Ok(new MemorySearch(query, [.. found.Select(View)]));
         });
     }
 
-    private static object View(MemoryItem item) =>
-        new { id = item.Id, content = item.Content, metadata = item.Metadata, createdAt = item.CreatedAt, rank = item.Rank };
+    private static MemoryView View(MemoryItem item) => new(item.Id, item.Content, item.Metadata, item.CreatedAt, item.Rank);
 
     private static bool TryInt(Microsoft.Extensions.Primitives.StringValues raw, int fallback, int min, int max, out int value)
     {
@@ -135,5 +132,5 @@ public static class MemoryEndpoints
         return raw.Count == 0 || (int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max);
     }
 
-    private sealed record MemoryBody(string? Content, JsonElement? Metadata);
+    internal sealed record MemoryBody(string? Content, JsonElement? Metadata);
 }

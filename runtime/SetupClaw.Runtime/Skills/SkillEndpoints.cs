@@ -9,10 +9,7 @@ public static class SkillEndpoints
     {
         var skills = app.MapGroup("/api/skills");
 
-        skills.MapGet("/", async (SkillStore store, CancellationToken cancellationToken) => Results.Ok(new
-        {
-            skills = (await store.ListAsync(cancellationToken)).Select(View),
-        }));
+        skills.MapGet("/", async Task<IResult> (SkillStore store, CancellationToken cancellationToken) => Results.Ok(new SkillList([.. (await store.ListAsync(cancellationToken)).Select(View)])));
 
         skills.MapPost("/{name}/enable", (string name, SkillStore store, SkillCatalog catalog, RuntimeIdentity identity, CancellationToken cancellationToken) =>
             SetAsync(name, true, store, catalog, identity, cancellationToken));
@@ -41,11 +38,5 @@ public static class SkillEndpoints
         return Results.Ok(View(new SkillState(skill, store.IsAvailable(skill), enabled)));
     }
 
-    private static object View(SkillState state) => new
-    {
-        name = state.Skill.Name,
-        description = state.Skill.Description,
-        available = state.Available,
-        enabled = state.Enabled,
-    };
+    private static SkillView View(SkillState state) => new(state.Skill.Name, state.Skill.Description, state.Available, state.Enabled);
 }

@@ -11,14 +11,10 @@ public static class WorkspaceEndpoints
     {
         var files = app.MapGroup("/api/workspace/files");
 
-        files.MapGet("/", async (WorkspaceFiles workspace, CancellationToken cancellationToken) =>
-            Results.Ok(new
-            {
-                files = (await workspace.ListAsync(cancellationToken))
-                    .Select(f => new { name = f.Name, bytes = Encoding.UTF8.GetByteCount(f.Content), edited = f.Edited, updatedAt = f.UpdatedAt }),
-            }));
+        files.MapGet("/", async Task<IResult> (WorkspaceFiles workspace, CancellationToken cancellationToken) =>
+            Results.Ok(new WorkspaceFileList([.. (await workspace.ListAsync(cancellationToken)).Select(Summary)])));
 
-        files.MapGet("/{name}", async (string name, HttpRequest request, WorkspaceFiles workspace, CancellationToken cancellationToken) =>
+        files.MapGet("/{name}", async Task<IResult> (string name, HttpRequest request, WorkspaceFiles workspace, CancellationToken cancellationToken) =>
         {
             if (WorkspaceFiles.Canonical(name) is not { } canonical)
             {
@@ -32,10 +28,10 @@ public static class WorkspaceEndpoints
 
             return WantsMarkdown(request)
                 ? Results.Text(file.Content, "text/markdown; charset=utf-8")
-                : Results.Ok(new { name = file.Name, content = file.Content, edited = file.Edited, updatedAt = file.UpdatedAt });
+                : Results.Ok(new WorkspaceFileView(file.Name, file.Content, file.Edited, file.UpdatedAt));
         });
 
-        files.MapPut("/{name}", async (string name, HttpRequest request, WorkspaceFiles workspace, CancellationToken cancellationToken) =>
+        files.MapPut("/{name}", async Task<IResult> (string name, HttpRequest request, WorkspaceFiles workspace, CancellationToken cancellationToken) =>
         {
             if (WorkspaceFiles.Canonical(name) is not { } canonical)
             {
@@ -45,7 +41,7 @@ public static class WorkspaceEndpoints
             string? content;
             if (request.HasJsonContentType())
             {
-                var (body, problem) = await JsonBody.ReadAsync<FileBody>(request, Example, cancellationToken);
+                var (body, problem) = await JsonBody.ReadAsync(request, RuntimeJson.Default.FileBody, Example, cancellationToken);
                 if (problem is not null)
                 {
                     return problem;
@@ -77,9 +73,12 @@ public static class WorkspaceEndpoints
             }
 
             var saved = await workspace.SaveAsync(canonical, content, cancellationToken);
-            return Results.Ok(new { name = saved.Name, bytes = Encoding.UTF8.GetByteCount(saved.Content), edited = saved.Edited, updatedAt = saved.UpdatedAt });
+            return Results.Ok(Summary(saved));
         });
     }
+
+    private static WorkspaceFileSummary Summary(WorkspaceFile file) =>
+        new(file.Name, Encoding.UTF8.GetByteCount(file.Content), file.Edited, file.UpdatedAt);
 
     private static Microsoft.AspNetCore.Http.HttpResults.ProblemHttpResult UnknownFile(string name) =>
         Problems.NotFound($"'{name}' is not a workspace file. The files are {string.Join(", ", WorkspaceFiles.Names)}.");
@@ -105,5 +104,5 @@ public static class WorkspaceEndpoints
         return total > Limits.WorkspaceFileChars ? null : new string(buffer, 0, total);
     }
 
-    private sealed record FileBody(string? Content);
+    internal sealed record FileBody(string? Content);
 }

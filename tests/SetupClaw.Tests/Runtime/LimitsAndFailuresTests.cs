@@ -76,15 +76,35 @@ public sealed class LimitsAndFailuresTests
     }
 
     [Fact]
-    public async Task Chat_AnthropicWithoutKey_503NamesLlmApiKey()
+    public async Task Chat_OpenAiWithoutKeyOrAddress_503NamesLlmApiKey()
     {
-        await using var runtime = await RuntimeInstance.StartAsync(llm: new Dictionary<string, string> { ["Llm__Provider"] = "anthropic", ["Llm__Model"] = "claude-x" });
+        await using var runtime = await RuntimeInstance.StartAsync(llm: new Dictionary<string, string> { ["Llm__Provider"] = "openai", ["Llm__Model"] = "gpt-x" });
         using var client = runtime.CreateClient();
 
         using var chat = await client.PostJsonAsync("/api/chat", new { message = "hello" });
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, chat.StatusCode);
         Assert.Contains("Llm:ApiKey", (await chat.JsonAsync()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("misconfigured", (await (await client.GetAsync(new Uri("/health", UriKind.Relative))).JsonAsync()).GetProperty("modelProvider").GetString());
+    }
+
+    [Fact]
+    public async Task Chat_AnthropicInTheRuntime_503SaysTheRuntimeSpeaksOpenAiAndWhereAnthropicGoes()
+    {
+        // The runtime speaks only OpenAI-compatible APIs; Anthropic is the control plane gateway's business.
+        await using var runtime = await RuntimeInstance.StartAsync(llm: new Dictionary<string, string>
+        {
+            ["Llm__Provider"] = "anthropic", ["Llm__Model"] = "claude-x", ["Llm__ApiKey"] = "sk-ant-test-placeholder",
+        });
+        using var client = runtime.CreateClient();
+
+        using var chat = await client.PostJsonAsync("/api/chat", new { message = "hello" });
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, chat.StatusCode);
+        var detail = (await chat.JsonAsync()).GetProperty("detail").GetString();
+        Assert.Contains("OpenAI-compatible", detail, StringComparison.Ordinal);
+        Assert.Contains("https://api.anthropic.com/v1/", detail, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-ant-test-placeholder", detail, StringComparison.Ordinal);
         Assert.Equal("misconfigured", (await (await client.GetAsync(new Uri("/health", UriKind.Relative))).JsonAsync()).GetProperty("modelProvider").GetString());
     }
 

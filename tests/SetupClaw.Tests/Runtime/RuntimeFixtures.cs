@@ -33,14 +33,6 @@ public static class Llm
         ["Llm__ApiKey"] = model.ApiKey,
         ["Llm__Model"] = "stub-gpt",
     };
-
-    public static Dictionary<string, string> Anthropic(StubModelServer model) => new()
-    {
-        ["Llm__Provider"] = "anthropic",
-        ["Llm__BaseUrl"] = model.BaseUrl.ToString().TrimEnd('/'),
-        ["Llm__ApiKey"] = model.ApiKey,
-        ["Llm__Model"] = "stub-claude",
-    };
 }
 
 /// <summary>One server-sent event: its name (null for OpenAI-style unnamed events) and its data line.</summary>
