@@ -8,8 +8,9 @@ namespace SetupClaw.Tests.Deployment;
 
 /// <summary>
 /// No Docker engine here, so the runtime's Dockerfile is checked by doing what its build stage does: only what it
-/// COPYs, in a fresh directory, then its own `dotnet publish` line; the published runtime must start and answer
-/// /health. The image workflow builds that Dockerfile.
+/// COPYs, in a fresh directory, then its own `dotnet publish` line (framework-dependent here: the native link of the
+/// same publish is what <c>./setupclaw test</c> does once, and the runtime's tests run its binary); the published
+/// runtime must start and answer /health. The image workflow builds that Dockerfile.
 /// </summary>
 public sealed partial class DockerfileTests
 {
@@ -19,7 +20,7 @@ public sealed partial class DockerfileTests
     public async Task TheBuildStage_FromOnlyWhatItCopies_PublishesARuntimeThatStarts()
     {
         var lines = File.ReadAllLines(DockerfilePath);
-        var buildStage = lines.TakeWhile(l => !l.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet", StringComparison.Ordinal)).ToList();
+        var buildStage = lines.TakeWhile(l => !l.StartsWith("FROM mcr.microsoft.com/dotnet/runtime-deps", StringComparison.Ordinal)).ToList();
         var context = Directory.CreateTempSubdirectory("dockerfile-");
         try
         {
@@ -36,8 +37,12 @@ public sealed partial class DockerfileTests
             }
 
             var publish = buildStage.Single(l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal))[4..];
+            // The image's publish is the one ./setupclaw publish-runtime does (and the runtime's tests then run).
+            Assert.Contains(" -c Release -r linux-x64 ", publish + " ", StringComparison.Ordinal);
+            Assert.Contains("dotnet publish \"$ROOT/runtime/SetupClaw.Runtime\" -c Release -r linux-x64 ", File.ReadAllText(Path.Combine(Bicep.RepositoryRoot, "setupclaw")), StringComparison.Ordinal);
+            Assert.Contains(buildStage, l => l.StartsWith("RUN apt-get", StringComparison.Ordinal) && l.Contains("clang zlib1g-dev", StringComparison.Ordinal));
             var output = Path.Combine(context.FullName, "app");
-            var arguments = OutputOption().Replace(publish, "-o " + output).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var arguments = OutputOption().Replace(publish, "-o " + output).Split(' ', StringSplitOptions.RemoveEmptyEntries).Append("-p:PublishAot=false").ToArray();
             var (exitCode, stdout, stderr) = await Processes.RunAsync(arguments[0], arguments[1..], TimeSpan.FromMinutes(8), source,
                 new Dictionary<string, string?> { ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1", ["DOTNET_NOLOGO"] = "1" });
             var log = stdout + stderr;
@@ -53,13 +58,39 @@ public sealed partial class DockerfileTests
     }
 
     [Fact]
-    public void TheImageWorkflow_BuildsThisDockerfile_FromTheRepositoryRoot_OnATag()
+    public void TheImageWorkflow_BuildsThisDockerfile_FromTheRepositoryRoot_OnATag_IntoASlimImageOfTheNativeBinaryAlone()
     {
         var workflow = File.ReadAllText(Path.Combine(Bicep.RepositoryRoot, ".github", "workflows", "runtime-image.yml"));
         Assert.Contains("file: runtime/SetupClaw.Runtime/Dockerfile", workflow, StringComparison.Ordinal);
         Assert.Contains("context: .", workflow, StringComparison.Ordinal);
         Assert.Contains("tags: [ 'runtime-v*' ]", workflow, StringComparison.Ordinal);
-        Assert.Contains("ENTRYPOINT [\"dotnet\", \"SetupClaw.Runtime.dll\"]", File.ReadAllText(DockerfilePath), StringComparison.Ordinal);
+
+        var lines = File.ReadAllLines(DockerfilePath);
+        var final = lines.SkipWhile(l => !l.StartsWith("FROM mcr.microsoft.com/dotnet/runtime-deps", StringComparison.Ordinal)).ToList();
+        Assert.EndsWith("-chiseled", final[0], StringComparison.Ordinal);
+        // The build stage's Ubuntu, so the binary finds the glibc it was linked against.
+        Assert.Contains(lines, l => l == "FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build");
+        Assert.Contains("noble", final[0], StringComparison.Ordinal);
+        Assert.Equal(["COPY --from=build /app/SetupClaw.Runtime ."], final.Where(l => l.StartsWith("COPY", StringComparison.Ordinal)));
+        Assert.Contains("USER app", final);
+        Assert.Contains("HEALTHCHECK --interval=30s --timeout=5s --start-period=5s CMD [\"/app/SetupClaw.Runtime\", \"--healthcheck\"]", final);
+        Assert.Equal("ENTRYPOINT [\"/app/SetupClaw.Runtime\"]", final[^1]);
+    }
+
+    [Fact]
+    public async Task TheImagesHealthCheck_IsTheBinaryAskingItself_0WhenHealthy_1WhenNothingAnswers()
+    {
+        // The chiseled image has no shell and no curl: the runtime checks its own /health (PORT) and exits 0 or 1.
+        await using var runtime = await RuntimeInstance.StartAsync();
+        var check = RuntimeInstance.Binary.StartInfo();
+        var arguments = check.ArgumentList.Append("--healthcheck").ToList();
+        var healthy = await Processes.RunAsync(check.FileName, arguments, TimeSpan.FromSeconds(30),
+            environment: new Dictionary<string, string?> { ["PORT"] = runtime.BaseUrl.Port.ToString(CultureInfo.InvariantCulture) });
+        var nothing = await Processes.RunAsync(check.FileName, arguments, TimeSpan.FromSeconds(30),
+            environment: new Dictionary<string, string?> { ["PORT"] = LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture) });
+
+        Assert.True(healthy.ExitCode == 0, healthy.Output + healthy.Errors);
+        Assert.True(nothing.ExitCode == 1, nothing.Output + nothing.Errors);
     }
 
     private static void CopyIntoContext(string from, string to)

@@ -33,6 +33,12 @@ public sealed class RuntimeInstance : IAsyncDisposable
         StartedIn = startedIn;
     }
 
+    /// <summary>
+    /// The build these instances run, chosen as the local host chooses (<see cref="RuntimeBinary.Resolve"/>): the
+    /// native binary when <c>./setupclaw test</c> has published it, the managed one otherwise.
+    /// </summary>
+    public static RuntimeBinary Binary { get; } = RuntimeBinary.Resolve(new LocalProviderOptions());
+
     public string Database { get; }
 
     public string ApiKey { get; private set; }
@@ -57,7 +63,7 @@ public sealed class RuntimeInstance : IAsyncDisposable
     /// </summary>
     public static async Task<RuntimeInstance> StartAsync(
         string plan = Plan.Starter, IDictionary<string, string>? llm = null, int? messageLimit = null, string? database = null, bool seed = true,
-        bool assign = true, string? gatewayToken = null)
+        bool assign = true, string? gatewayToken = null, RuntimeBinary? binary = null)
     {
         var name = database ?? "claw_rt_" + Guid.NewGuid().ToString("N")[..12];
         var connection = new NpgsqlConnectionStringBuilder(TestDatabase.AdminConnectionString) { Database = name }.ConnectionString;
@@ -97,7 +103,7 @@ public sealed class RuntimeInstance : IAsyncDisposable
         {
             try
             {
-                return await LaunchAsync(name, connection, identity, apiKey, llm);
+                return await LaunchAsync(name, connection, identity, apiKey, llm, binary ?? Binary);
             }
             catch (AddressInUse) when (attempt < 5)
             {
@@ -107,16 +113,13 @@ public sealed class RuntimeInstance : IAsyncDisposable
     }
 
     private static async Task<RuntimeInstance> LaunchAsync(
-        string name, string connection, AssistantIdentity identity, string apiKey, IDictionary<string, string>? llm)
+        string name, string connection, AssistantIdentity identity, string apiKey, IDictionary<string, string>? llm, RuntimeBinary binary)
     {
         var port = LoopbackPorts.Free();
-        var start = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "SetupClaw.Runtime.dll") },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = binary.StartInfo();
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
         foreach (var (key, value) in CreateServiceActivity.RuntimeVariables(connection))
         {
             start.Environment[key] = value;

@@ -26,7 +26,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
     private readonly LocalProviderOptions options;
     private readonly ILogger<LocalComputeProvider> logger;
     private readonly string stateDirectory;
-    private readonly string runtimePath;
+    private readonly RuntimeBinary binary;
     private readonly SemaphoreSlim restoreSlots;
     private int restoring;
     private int deploying;
@@ -38,7 +38,8 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         this.options = options.Value;
         this.logger = logger;
         stateDirectory = Path.GetFullPath(this.options.StateDirectory ?? Path.Combine(".local", "services"));
-        runtimePath = Path.GetFullPath(this.options.RuntimePath ?? Path.Combine(AppContext.BaseDirectory, "SetupClaw.Runtime.dll"));
+        binary = RuntimeBinary.Resolve(this.options);
+        LogRuntime(logger, binary.Native ? "native" : "managed", binary.Path, binary.Why);
         Directory.CreateDirectory(stateDirectory);
         restoreSlots = new SemaphoreSlim(Math.Max(1, this.options.MaxConcurrentRestores));
     }
@@ -51,10 +52,10 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
     public async Task<ServiceResource> CreateServiceAsync(ServiceRequest request, CancellationToken cancellationToken)
     {
-        if (!File.Exists(runtimePath))
+        if (!File.Exists(binary.Path))
         {
             throw new PermanentProvisioningException(
-                $"The runtime is not built at {runtimePath}. Build it (dotnet build runtime/SetupClaw.Runtime) or set Providers:Local:RuntimePath.");
+                $"The runtime is not built at {binary.Path}. Build it (dotnet build runtime/SetupClaw.Runtime, or ./setupclaw publish-runtime for the native one) or set Providers:Local:RuntimePath.");
         }
 
         var serviceId = request.ServiceId is { } recorded ? Checked(recorded) : ResourceNames.Service(request.OwnerId);
@@ -212,14 +213,11 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
             ?? throw new PermanentProvisioningException($"Service {serviceId} does not exist.");
         await StopAsync(serviceId);
 
-        var start = new ProcessStartInfo(options.DotnetPath)
-        {
-            ArgumentList = { runtimePath },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(runtimePath)!,
-        };
+        var start = binary.StartInfo(options.DotnetPath);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        start.WorkingDirectory = Path.GetDirectoryName(binary.Path)!;
         // An empty environment, then only what .NET needs and the service's own variables: nothing of the control
         // plane's (its connection strings, keys, the superuser password) reaches a customer's process.
         start.Environment.Clear();
@@ -480,7 +478,10 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         try
         {
             var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
-            return commandLine.Contains(runtimePath, StringComparison.Ordinal);
+            // Either build counts: a host restarted with the other one still owns the runtimes the last one started.
+            return commandLine.Contains(binary.Path, StringComparison.Ordinal)
+                || commandLine.Contains(RuntimeBinary.ManagedFileName, StringComparison.Ordinal)
+                || commandLine.Contains(Path.Combine(RuntimeBinary.NativeDirectory, RuntimeBinary.NativeFileName), StringComparison.Ordinal);
         }
         catch (IOException)
         {
@@ -559,6 +560,9 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
 
         File.Move(temporary, SpecPath(spec.ServiceId), overwrite: true);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Local runtimes run the {Build} runtime {Path}: {Why}")]
+    private static partial void LogRuntime(ILogger logger, string build, string path, string why);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Runtime {ServiceId} started as process {Pid} on port {Port}")]
     private static partial void LogStarted(ILogger logger, string serviceId, int pid, int port);

@@ -7,8 +7,20 @@ public sealed class LocalProviderOptions
     /// <summary>A superuser connection to the PostgreSQL server that hosts customer databases; defaults to the control database's.</summary>
     public string? AdminConnectionString { get; set; }
 
-    /// <summary>Path of SetupClaw.Runtime.dll; defaults to the copy next to the host.</summary>
+    /// <summary>Path of the managed SetupClaw.Runtime.dll; defaults to the copy next to the host.</summary>
     public string? RuntimePath { get; set; }
+
+    /// <summary>
+    /// Path of the Native AOT runtime; defaults to <c>artifacts/runtime-native/SetupClaw.Runtime</c> in the nearest
+    /// directory above the host that has one (<c>./setupclaw publish-runtime</c> builds it).
+    /// </summary>
+    public string? NativeRuntimePath { get; set; }
+
+    /// <summary>
+    /// <c>auto</c> (the default): the native runtime when it is built and not older than the managed build, else the
+    /// managed one; <c>native</c> or <c>managed</c> force one (see <see cref="RuntimeBinary"/>).
+    /// </summary>
+    public string Runtime { get; set; } = "auto";
 
     /// <summary>Where service specs and runtime logs live; defaults to <c>.local/services</c> under the working directory.</summary>
     public string? StateDirectory { get; set; }
