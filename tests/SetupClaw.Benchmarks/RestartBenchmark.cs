@@ -8,7 +8,8 @@ namespace SetupClaw.Benchmarks;
 /// <summary>
 /// A local stack with N active customers restarts: how long until every runtime answers /health again, and how long a
 /// customer who pays during the restores waits to be active, with restores bounded (the default) and with every
-/// runtime started at once (the old behaviour). Prints figures; asserts nothing. Usage: ./setupclaw bench restart [N]
+/// runtime started at once (the old behaviour), for the managed runtime and (when published) the native one. Prints
+/// figures; asserts nothing. Usage: ./setupclaw bench restart [N]
 /// </summary>
 internal static class RestartBenchmark
 {
@@ -31,15 +32,30 @@ internal static class RestartBenchmark
 
             Console.WriteLine($"Restart benchmark: {count} active customers on the local stack, {Environment.ProcessorCount} cores ({wall.Elapsed.TotalSeconds:0} s to provision them)");
             Console.WriteLine();
-            foreach (var (label, limit) in new[] { ("bounded, default 1", 1), ("bounded, 2", 2), ("all at once (before)", 1000) })
+            var native = RuntimeInstance.Binary.Native;
+            var runs = new List<(string Label, string Build, int Limit)> { ("managed, bounded 1", "managed", 1), ("managed, all at once", "managed", 1000) };
+            if (native)
             {
-                var settings = new Dictionary<string, string> { ["Providers__Local__MaxConcurrentRestores"] = limit.ToString(CultureInfo.InvariantCulture) };
+                runs.AddRange([("native, bounded 1", "native", 1), ("native, bounded 2", "native", 2), ("native, all at once", "native", 1000)]);
+            }
+            else
+            {
+                Console.WriteLine($"  (no native runtime: {RuntimeInstance.Binary.Why})");
+            }
+
+            foreach (var (label, build, limit) in runs)
+            {
+                var settings = new Dictionary<string, string>
+                {
+                    ["Providers__Local__MaxConcurrentRestores"] = limit.ToString(CultureInfo.InvariantCulture),
+                    ["Providers__Local__Runtime"] = build,
+                };
                 var restart = Stopwatch.StartNew();
                 await using var host = await LocalHostProcess.StartAsync(database.ConnectionString, state, settings);
                 var hostUp = restart.Elapsed;
                 var client = new ControlPlaneClient(host.CreateClient());
                 var load = new LoadPeaks();
-                var newcomer = PayAsync(client, $"newcomer-{limit}@example.com");
+                var newcomer = PayAsync(client, $"newcomer-{build}-{limit}@example.com");
                 var urls = await AccessUrlsAsync(database);
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
                 // The load is read at each look at the runtimes (every 250 ms): no sampler of its own.
@@ -48,7 +64,7 @@ internal static class RestartBenchmark
                 var allHealthy = restart.Elapsed;
                 var toActive = await newcomer;
                 var (peakLoad, peakRunnable) = (load.PeakLoad, load.PeakRunnable);
-                Console.WriteLine($"  {label,-22} host up {hostUp.TotalSeconds,5:0.0} s   all {urls.Count} healthy {allHealthy.TotalSeconds,6:0.0} s   " +
+                Console.WriteLine($"  {label,-21} host up {hostUp.TotalSeconds,5:0.0} s   all {urls.Count} healthy {allHealthy.TotalSeconds,6:0.0} s   " +
                     $"new customer paid -> active {toActive.TotalSeconds,5:0.0} s   peak runnable {peakRunnable,3}   peak load average {peakLoad:0.0}");
             }
         }
