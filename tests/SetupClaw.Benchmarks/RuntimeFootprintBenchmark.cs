@@ -4,6 +4,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Npgsql;
 using NpgsqlTypes;
+using SetupClaw.Providers.Local;
+using SetupClaw.Tests.Deployment;
 using SetupClaw.Tests.Infrastructure;
 using SetupClaw.Tests.Runtime;
 
@@ -12,7 +14,8 @@ namespace SetupClaw.Benchmarks;
 /// <summary>
 /// One customer's assistant runtime, as a real process on a real PostgreSQL database, talking to the stub model:
 /// time from process start to healthy, resident memory idle and under 50 concurrent chats, and memory search
-/// latency over HTTP with many memories. Prints figures; asserts nothing. Usage: ./setupclaw bench runtime [memories]
+/// latency over HTTP with many memories, for the managed build and (when published) the native one, side by side.
+/// Prints figures; asserts nothing. Usage: ./setupclaw bench runtime [memories]
 /// </summary>
 internal static class RuntimeFootprintBenchmark
 {
@@ -32,7 +35,7 @@ internal static class RuntimeFootprintBenchmark
         var wall = Stopwatch.StartNew();
 
         // A fresh database: the first start also creates the schema and the seed step's workspace.
-        var first = await RuntimeInstance.StartAsync(llm: llm);
+        var first = await RuntimeInstance.StartAsync(llm: llm, binary: RuntimeBinary.Resolve(new LocalProviderOptions { Runtime = "managed" }));
         var database = first.Database;
         await first.StopAsync();
         var vocabulary = Vocabulary();
@@ -40,6 +43,51 @@ internal static class RuntimeFootprintBenchmark
         await InsertMemoriesAsync(first.ConnectionString, memoryCount, vocabulary);
         inserted.Stop();
 
+        var builds = new List<RuntimeBinary> { RuntimeBinary.Resolve(new LocalProviderOptions { Runtime = "managed" }) };
+        if (RuntimeInstance.Binary.Native)
+        {
+            builds.Add(RuntimeInstance.Binary);
+        }
+
+        // Each build on the same database, one after the other, with the same queries and chats.
+        var figures = new List<Figures>();
+        foreach (var build in builds)
+        {
+            figures.Add(await MeasureAsync(build, llm, database, vocabulary));
+        }
+
+        Console.WriteLine($"Runtime footprint benchmark: one assistant, {memoryCount:N0} memories, stub model (OpenAI wire format, {model.StreamPieces} pieces x {model.StreamPause.TotalMilliseconds:0} ms), {Environment.ProcessorCount} cores");
+        if (!RuntimeInstance.Binary.Native)
+        {
+            Console.WriteLine($"  (managed only: {RuntimeInstance.Binary.Why})");
+        }
+
+        Console.WriteLine();
+        Row("", figures.Select(f => f.Build));
+        Row("start to healthy, median", figures.Select(f => $"{f.StartMedian:0} ms"));
+        Row("start to healthy, max", figures.Select(f => $"{f.StartMax:0} ms"));
+        Row("resident memory, idle", figures.Select(f => $"{f.IdleFresh:0.0} MiB"));
+        Row("resident memory, 50 chats (peak)", figures.Select(f => $"{f.Peak:0.0} MiB"));
+        Row("resident memory, right after", figures.Select(f => $"{f.BusyAfter:0.0} MiB"));
+        Row("resident memory, idle again (16 s)", figures.Select(f => $"{f.IdleAfter:0.0} MiB"));
+        Row("threads, idle / after the chats", figures.Select(f => $"{f.ThreadsFresh} / {f.ThreadsAfter}"));
+        Row("memory search p50", figures.Select(f => $"{f.SearchP50:0.00} ms"));
+        Row("memory search p95", figures.Select(f => $"{f.SearchP95:0.00} ms"));
+        Row("chat, 50 at once: p50", figures.Select(f => $"{f.ChatP50:0} ms"));
+        Row("chat, 50 at once: p95", figures.Select(f => $"{f.ChatP95:0} ms"));
+        Row("chat throughput", figures.Select(f => $"{f.ChatsPerSecond:0} chats/s"));
+        Row("chats failed", figures.Select(f => $"{f.Failures}"));
+        Row("on disk", figures.Select(f => f.Size));
+        Console.WriteLine();
+        Console.WriteLine($"  {Searches:N0} searches ({figures[0].ResultsPerSearch:0.0} results each) and {Concurrency * ChatRounds} chats ({Concurrency} at once, half streamed) per build; " +
+            $"{memoryCount:N0} memories inserted in {inserted.Elapsed.TotalSeconds:0.0} s; {wall.Elapsed.TotalSeconds:0} s wall");
+    }
+
+    private static void Row(string label, IEnumerable<string> values) =>
+        Console.WriteLine($"  {label,-36}" + string.Concat(values.Select(v => $"{v,16}")));
+
+    private static async Task<Figures> MeasureAsync(RuntimeBinary build, Dictionary<string, string> llm, string database, string[] vocabulary)
+    {
         var starts = new List<double>();
         RuntimeInstance? runtime = null;
         for (var i = 0; i < 5; i++)
@@ -49,7 +97,7 @@ internal static class RuntimeFootprintBenchmark
                 await runtime.StopAsync();
             }
 
-            runtime = await RuntimeInstance.StartAsync(llm: llm, database: database, seed: false);
+            runtime = await RuntimeInstance.StartAsync(llm: llm, database: database, seed: false, binary: build);
             starts.Add(runtime.StartedIn.TotalMilliseconds);
         }
 
@@ -105,27 +153,47 @@ internal static class RuntimeFootprintBenchmark
             await Task.Delay(TimeSpan.FromSeconds(16));
             var idleAfter = runtime.ResidentMiB();
             var threadsAfter = runtime.Threads();
-
-            Console.WriteLine($"Runtime footprint benchmark: one assistant, {memoryCount:N0} memories, stub model (OpenAI wire format, {model.StreamPieces} pieces x {model.StreamPause.TotalMilliseconds:0} ms)");
-            Console.WriteLine();
-            Console.WriteLine($"  start to healthy            median {Stats.Percentile(starts, 50),7:0} ms   max {starts.Max(),7:0} ms   ({starts.Count} starts of the process on the same database)");
-            Console.WriteLine($"  resident memory, idle       {idleFresh,7:0.0} MiB after start   {busyAfter,7:0.0} MiB right after the chat load   {idleAfter,7:0.0} MiB once idle 16 s");
-            Console.WriteLine($"  threads                     {threadsFresh,7} after start   {threadsAfter,7} after the chat load");
-            Console.WriteLine($"  resident memory, 50 chats   {peak,7:0.0} MiB peak");
-            Console.WriteLine($"  memory search (HTTP)        p50 {Stats.Percentile(latencies, 50),7:0.00} ms   p95 {Stats.Percentile(latencies, 95),7:0.00} ms   max {latencies.Max(),7:0.00} ms   ({Searches:N0} queries, {found / (double)Searches:0.0} results each)");
-            Console.WriteLine($"  chat, 50 at once            p50 {Stats.Percentile(chatLatencies, 50),7:0} ms   p95 {Stats.Percentile(chatLatencies, 95),7:0} ms   {chatLatencies.Count / chatWall.TotalSeconds,5:0} chats/s   ({chatLatencies.Count} ok, {failures} failed)");
             if (failures > 0)
             {
                 Console.WriteLine(string.Join("\n", runtime.Output.Split('\n').SkipWhile(l => !l.StartsWith("fail", StringComparison.Ordinal)).Take(30)));
             }
 
-            Console.WriteLine($"  {memoryCount:N0} memories inserted in {inserted.Elapsed.TotalSeconds:0.0} s; {wall.Elapsed.TotalSeconds:0} s wall");
+            return new Figures(
+                build.Native ? "native" : "managed",
+                Stats.Percentile(starts, 50), starts.Max(), idleFresh, peak, busyAfter, idleAfter, threadsFresh, threadsAfter,
+                Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 95), found / (double)Searches,
+                Stats.Percentile(chatLatencies, 50), Stats.Percentile(chatLatencies, 95), chatLatencies.Count / chatWall.TotalSeconds, failures,
+                SizeOf(build));
         }
         finally
         {
             await runtime!.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// What the build needs on disk: the native binary alone; the managed runtime's assemblies plus the shared
+    /// frameworks it runs on (the aspnet base image carries those).
+    /// </summary>
+    private static string SizeOf(RuntimeBinary build)
+    {
+        if (build.Native)
+        {
+            return $"{new FileInfo(build.Path).Length / 1048576.0:0.0} MiB";
+        }
+
+        // The runtime's own build output: its assembly and its packages' (what a framework-dependent publish ships).
+        var output = Path.Combine(Bicep.RepositoryRoot, "runtime", "SetupClaw.Runtime", "bin", "Release", "net10.0");
+        var app = Directory.GetFiles(output, "*.dll").Sum(f => new FileInfo(f).Length);
+        var netcore = new DirectoryInfo(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory());
+        var aspnet = new DirectoryInfo(Path.Combine(netcore.Parent!.Parent!.FullName, "Microsoft.AspNetCore.App", netcore.Name));
+        var frameworks = new[] { netcore, aspnet }.Where(d => d.Exists).Sum(d => d.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length));
+        return $"{app / 1048576.0:0.0} + {frameworks / 1048576.0:0} MiB";
+    }
+
+    private sealed record Figures(
+        string Build, double StartMedian, double StartMax, double IdleFresh, double Peak, double BusyAfter, double IdleAfter, int ThreadsFresh, int ThreadsAfter,
+        double SearchP50, double SearchP95, double ResultsPerSearch, double ChatP50, double ChatP95, double ChatsPerSecond, int Failures, string Size);
 
     private static async Task<(bool Ok, double Milliseconds)> ChatAsync(RuntimeInstance runtime, bool stream, string message)
     {
