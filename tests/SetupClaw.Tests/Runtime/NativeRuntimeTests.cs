@@ -50,7 +50,29 @@ public sealed class NativeRuntimeTests : IDisposable
     }
 
     [Fact]
-    public void Resolve_ACurrentNativeBinary_IsPreferred_AnOlderOne_IsNot_AndEachChoiceSaysWhy()
+    public void Resolve_InARepository_TheNativeBinaryIsCurrentUntilTheRuntimesSourcesChange()
+    {
+        var source = Touch(Path.Combine("runtime", "SetupClaw.Runtime", "Chat", "ChatRunner.cs"), DateTime.UtcNow.AddMinutes(-10));
+        // Build output does not count as a change (a build after the publish is not newer code).
+        Touch(Path.Combine("runtime", "SetupClaw.Runtime", "obj", "Release", "SetupClaw.Runtime.dll"), DateTime.UtcNow);
+        var managed = Touch(Path.Combine("bin", "SetupClaw.Runtime.dll"), DateTime.UtcNow);
+        var native = Touch(Path.Combine("artifacts", "runtime-native", "SetupClaw.Runtime"), DateTime.UtcNow.AddMinutes(-5));
+        var options = new LocalProviderOptions { RuntimePath = managed, NativeRuntimePath = native };
+
+        Assert.True(RuntimeBinary.Resolve(options).Native, RuntimeBinary.Resolve(options).Why);
+
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow);
+        var stale = RuntimeBinary.Resolve(options);
+        Assert.False(stale.Native);
+        Assert.Equal(managed, stale.Path);
+        Assert.Contains("older than the runtime's sources", stale.Why, StringComparison.Ordinal);
+
+        File.SetLastWriteTimeUtc(native, DateTime.UtcNow.AddMinutes(1));
+        Assert.True(RuntimeBinary.Resolve(options).Native);
+    }
+
+    [Fact]
+    public void Resolve_AwayFromTheSources_ANativeBinaryNewerThanTheManagedBuild_IsPreferred_AnOlderOne_IsNot()
     {
         var managed = Touch("SetupClaw.Runtime.dll", DateTime.UtcNow.AddMinutes(-10));
         var native = Touch("SetupClaw.Runtime", DateTime.UtcNow.AddMinutes(-5));
@@ -95,6 +117,7 @@ public sealed class NativeRuntimeTests : IDisposable
     private string Touch(string name, DateTime writtenAt)
     {
         var path = Path.Combine(scratch.FullName, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, name);
         File.SetLastWriteTimeUtc(path, writtenAt);
         return path;

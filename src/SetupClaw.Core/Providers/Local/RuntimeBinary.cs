@@ -4,7 +4,8 @@ namespace SetupClaw.Providers.Local;
 
 /// <summary>
 /// Which build of the assistant runtime a local process runs: the Native AOT binary (<c>./setupclaw publish-runtime</c>,
-/// <c>artifacts/runtime-native/SetupClaw.Runtime</c>) when it is built and not older than the managed build, the
+/// <c>artifacts/runtime-native/SetupClaw.Runtime</c>) when it is built and current (published after the last change
+/// to the runtime's sources in the same repository, or, away from them, not older than the managed build), the
 /// managed <c>SetupClaw.Runtime.dll</c> (through <c>dotnet</c>) otherwise. <c>Providers:Local:Runtime</c>
 /// (<c>auto</c>, <c>native</c>, <c>managed</c>) forces one; <see cref="Why"/> says which was chosen and why (the host
 /// logs it once).
@@ -60,13 +61,67 @@ public sealed record RuntimeBinary(string Path, bool Native, string Why)
             return new RuntimeBinary(managed, false, "no native runtime is built (./setupclaw publish-runtime builds one)");
         }
 
-        // A native binary older than the managed build was published from older code: the managed one is current.
-        if (File.Exists(managed) && File.GetLastWriteTimeUtc(native) < File.GetLastWriteTimeUtc(managed))
+        // A native binary published before the runtime's sources last changed is older code: the managed build is current.
+        var publishedAt = File.GetLastWriteTimeUtc(native);
+        if (NewestSource(native) is { } changedAt)
+        {
+            if (publishedAt < changedAt)
+            {
+                return new RuntimeBinary(managed, false, $"the native runtime at {native} is older than the runtime's sources (./setupclaw publish-runtime refreshes it)");
+            }
+        }
+        else if (File.Exists(managed) && publishedAt < File.GetLastWriteTimeUtc(managed))
         {
             return new RuntimeBinary(managed, false, $"the native runtime at {native} is older than the managed build (./setupclaw publish-runtime refreshes it)");
         }
 
         return new RuntimeBinary(native, true, "the native runtime is built and current");
+    }
+
+    /// <summary>
+    /// When the runtime's sources were last changed, for a binary at <c>artifacts/runtime-native/</c> of a repository
+    /// (its <c>runtime/</c> folder without build output, the one file it shares with the control plane, the build
+    /// props); null for a binary elsewhere.
+    /// </summary>
+    private static DateTime? NewestSource(string native)
+    {
+        var root = new FileInfo(native).Directory?.Parent?.Parent;
+        var runtime = root is null ? null : new DirectoryInfo(System.IO.Path.Combine(root.FullName, "runtime", "SetupClaw.Runtime"));
+        if (root is null || runtime is null || !runtime.Exists)
+        {
+            return null;
+        }
+
+        var newest = DateTime.MinValue;
+        var folders = new Stack<DirectoryInfo>([new DirectoryInfo(System.IO.Path.Combine(root.FullName, "runtime"))]);
+        while (folders.TryPop(out var folder))
+        {
+            foreach (var entry in folder.EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo child)
+                {
+                    if (child.Name is not ("bin" or "obj"))
+                    {
+                        folders.Push(child);
+                    }
+                }
+                else if (entry.LastWriteTimeUtc > newest)
+                {
+                    newest = entry.LastWriteTimeUtc;
+                }
+            }
+        }
+
+        foreach (var shared in new[] { "src/SetupClaw.Core/Data/PostgresConnectionStrings.cs", "Directory.Build.props", "Directory.Packages.props" })
+        {
+            var file = new FileInfo(System.IO.Path.Combine(root.FullName, shared));
+            if (file.Exists && file.LastWriteTimeUtc > newest)
+            {
+                newest = file.LastWriteTimeUtc;
+            }
+        }
+
+        return newest;
     }
 
     /// <summary><c>artifacts/runtime-native/SetupClaw.Runtime</c> in the nearest directory above this program that has one.</summary>
