@@ -43,7 +43,8 @@ public sealed class IdleTrimmer(IConfiguration configuration, IHostApplicationLi
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var trimmedAt = GC.GetTotalAllocatedBytes();
+        // Never trimmed yet: a runtime started and left idle trims once too, whatever start-up allocated (its steady state).
+        long? trimmedAt = null;
         var tick = TimeSpan.FromSeconds(Math.Max(0.25, Math.Min(IdleAfter.TotalSeconds / 2, ExitAfter > TimeSpan.Zero ? ExitAfter.TotalSeconds / 4 : double.MaxValue)));
         using var timer = new PeriodicTimer(tick);
         while (await timer.WaitForNextTickAsync(stoppingToken))
@@ -58,7 +59,7 @@ public sealed class IdleTrimmer(IConfiguration configuration, IHostApplicationLi
             }
 
             var allocated = GC.GetTotalAllocatedBytes();
-            if (idle >= IdleAfter && allocated - trimmedAt > 4 * 1024 * 1024)
+            if (idle >= IdleAfter && (trimmedAt is not { } last || allocated - last > 4 * 1024 * 1024))
             {
                 GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
                 trimmedAt = GC.GetTotalAllocatedBytes();

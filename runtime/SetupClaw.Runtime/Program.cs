@@ -37,10 +37,15 @@ builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton(TimeProvider.System);
 // The slim builder: only the PostgreSQL types the runtime reads (text arrays) and TLS (Neon requires it), nothing
 // found by reflection, so the native binary carries no more of Npgsql than it uses.
-builder.Services.AddSingleton(_ => new NpgsqlSlimDataSourceBuilder(RuntimeSettings.ConnectionString(settings.DatabaseUrl))
+await using var database = new NpgsqlSlimDataSourceBuilder(RuntimeSettings.ConnectionString(settings.DatabaseUrl))
     .EnableArrays()
     .EnableTransportSecurity()
-    .Build());
+    // Only PostgreSQL's built-in types are read, so the catalogue query a first connection makes is skipped.
+    .ConfigureTypeLoading(types => types.EnableTypeLoading(false))
+    .Build();
+builder.Services.AddSingleton(database);
+// The schema is applied while the rest of the host is built: connecting (TLS, SCRAM) is most of a start.
+var schema = RuntimeSchema.ApplyAsync(database, CancellationToken.None);
 builder.Services.AddSingleton(_ => new ModelGateway(settings.Llm));
 builder.Services.AddSingleton(_ => SkillCatalog.LoadEmbedded());
 builder.Services.AddSingleton<WorkspaceFiles>();
@@ -65,7 +70,8 @@ builder.Services.AddHostedService<IdleTrimmer>();
 
 var app = builder.Build();
 _ = app.Services.GetRequiredService<SkillCatalog>();
-await RuntimeSchema.ApplyAsync(app.Services.GetRequiredService<NpgsqlDataSource>(), app.Lifetime.ApplicationStopping);
+await schema;
+
 IdleTrimmer.UseIdleTracking(app);
 // Unexpected errors answer problem+json whatever the client accepts (a streaming client asks for text/event-stream).
 app.UseExceptionHandler(handler => handler.Run(context => Problems.Of(500, "Unexpected error",
