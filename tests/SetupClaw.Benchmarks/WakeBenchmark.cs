@@ -51,7 +51,7 @@ internal static class WakeBenchmark
             }
 
             string Figures(List<double> ms) => $"p50 {Stats.Percentile(ms, 50),7:0} ms   max {ms.Max(),7:0} ms";
-            Console.WriteLine($"Wake benchmark: {count} Starter assistants on the local stack (managed runtime), {Environment.ProcessorCount} cores");
+            Console.WriteLine($"Wake benchmark: {count} Starter assistants on the local stack ({(RuntimeInstance.Binary.Native ? "native" : "managed")} runtime), {Environment.ProcessorCount} cores");
             Console.WriteLine($"  first request after sleep -> answer (/health)   {Figures(wakeHealth)}");
             Console.WriteLine($"  then a chat (woken)                             {Figures(wakeChat)}");
             Console.WriteLine($"  awake: /health                                  {Figures(awakeHealth)}");

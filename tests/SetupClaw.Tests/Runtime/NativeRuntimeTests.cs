@@ -58,6 +58,7 @@ public sealed class NativeRuntimeTests : IDisposable
         var managed = Touch(Path.Combine("bin", "SetupClaw.Runtime.dll"), DateTime.UtcNow);
         var native = Touch(Path.Combine("artifacts", "runtime-native", "SetupClaw.Runtime"), DateTime.UtcNow.AddMinutes(-5));
         var options = new LocalProviderOptions { RuntimePath = managed, NativeRuntimePath = native };
+        AgeFolders(DateTime.UtcNow.AddMinutes(-10));
 
         Assert.True(RuntimeBinary.Resolve(options).Native, RuntimeBinary.Resolve(options).Why);
 
@@ -69,6 +70,22 @@ public sealed class NativeRuntimeTests : IDisposable
 
         File.SetLastWriteTimeUtc(native, DateTime.UtcNow.AddMinutes(1));
         Assert.True(RuntimeBinary.Resolve(options).Native);
+
+        // A deleted source changes only its folder: the binary that still holds it is stale too.
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddMinutes(-10));
+        AgeFolders(DateTime.UtcNow.AddMinutes(-10));
+        File.SetLastWriteTimeUtc(native, DateTime.UtcNow.AddMinutes(-5));
+        Assert.True(RuntimeBinary.Resolve(options).Native);
+        File.Delete(source);
+        Assert.False(RuntimeBinary.Resolve(options).Native);
+    }
+
+    private void AgeFolders(DateTime writtenAt)
+    {
+        foreach (var folder in Directory.GetDirectories(Path.Combine(scratch.FullName, "runtime"), "*", SearchOption.AllDirectories).Append(Path.Combine(scratch.FullName, "runtime")))
+        {
+            Directory.SetLastWriteTimeUtc(folder, writtenAt);
+        }
     }
 
     [Fact]

@@ -465,7 +465,7 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         // A process left by a host that was killed: stop it, so the port is free and nothing runs unowned.
         if (File.Exists(PidPath(serviceId)) &&
             int.TryParse(await File.ReadAllTextAsync(PidPath(serviceId)), out var pid) &&
-            IsOurRuntime(pid))
+            IsOurRuntime(pid, (await ReadSpecAsync(serviceId, CancellationToken.None))?.Port))
         {
             using var stale = Process.GetProcessById(pid);
             stale.Kill(entireProcessTree: true);
@@ -473,15 +473,27 @@ internal sealed partial class LocalComputeProvider : IComputeProvider, IAsyncDis
         }
     }
 
-    private bool IsOurRuntime(int pid)
+    /// <summary>
+    /// Whether the process with a recorded pid is still this service's runtime (a pid is reused once its process is
+    /// gone): a runtime of either build (a host restarted with the other one still owns what the last one started),
+    /// started by a host, on this service's port.
+    /// </summary>
+    private bool IsOurRuntime(int pid, int? port)
     {
         try
         {
             var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
-            // Either build counts: a host restarted with the other one still owns the runtimes the last one started.
-            return commandLine.Contains(binary.Path, StringComparison.Ordinal)
+            var runtime = commandLine.Contains(binary.Path, StringComparison.Ordinal)
                 || commandLine.Contains(RuntimeBinary.ManagedFileName, StringComparison.Ordinal)
-                || commandLine.Contains(Path.Combine(RuntimeBinary.NativeDirectory, RuntimeBinary.NativeFileName), StringComparison.Ordinal);
+                || commandLine.Contains(RuntimeBinary.NativeFileName + "\0", StringComparison.Ordinal);
+            if (!runtime || port is null)
+            {
+                return false;
+            }
+
+            var environment = File.ReadAllText($"/proc/{pid}/environ").Split('\0');
+            return environment.Contains($"PORT={port.Value.ToString(CultureInfo.InvariantCulture)}", StringComparer.Ordinal)
+                && environment.Any(variable => variable.StartsWith("SETUPCLAW_PARENT_PID=", StringComparison.Ordinal));
         }
         catch (IOException)
         {

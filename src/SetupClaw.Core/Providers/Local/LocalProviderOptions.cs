@@ -17,8 +17,8 @@ public sealed class LocalProviderOptions
     public string? NativeRuntimePath { get; set; }
 
     /// <summary>
-    /// <c>auto</c> (the default): the native runtime when it is built and not older than the managed build, else the
-    /// managed one; <c>native</c> or <c>managed</c> force one (see <see cref="RuntimeBinary"/>).
+    /// <c>auto</c> (the default): the native runtime when it is built and current (published after the runtime's
+    /// sources last changed; away from them, not older than the managed build), else the managed one; <c>native</c> or <c>managed</c> force one (see <see cref="RuntimeBinary"/>).
     /// </summary>
     public string Runtime { get; set; } = "auto";
 

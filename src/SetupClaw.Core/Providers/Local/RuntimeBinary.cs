@@ -96,6 +96,12 @@ public sealed record RuntimeBinary(string Path, bool Native, string Why)
         var folders = new Stack<DirectoryInfo>([new DirectoryInfo(System.IO.Path.Combine(root.FullName, "runtime"))]);
         while (folders.TryPop(out var folder))
         {
+            // A folder's own time counts too: a file deleted or renamed changes only its folder.
+            if (folder.LastWriteTimeUtc > newest)
+            {
+                newest = folder.LastWriteTimeUtc;
+            }
+
             foreach (var entry in folder.EnumerateFileSystemInfos())
             {
                 if (entry is DirectoryInfo child)
