@@ -19,8 +19,11 @@ public static class PoolCost
 
     public const double RailwayVcpuMonth = 20;
 
-    /// <summary>The runtime idle: 98 MiB resident (./setupclaw bench runtime), about 1% of a vCPU.</summary>
-    public const double IdleMemoryGb = 98 / 1024.0;
+    /// <summary>
+    /// The native runtime (the image's) idle: 37 MiB resident once idle after a burst of chats (./setupclaw bench
+    /// runtime; 33 MiB idle from a start, 110 MiB for the managed build), about 1% of a vCPU.
+    /// </summary>
+    public const double IdleMemoryGb = 37 / 1024.0;
 
     public const double IdleVcpu = 0.01;
 
