@@ -21,7 +21,6 @@ public sealed class ApplyPlanActivity(
     {
         ArgumentNullException.ThrowIfNull(input);
         var plan = PlanCatalog.Get(input.Plan);
-        await store.SetPlanAsync(input.CustomerId, plan.Name, CancellationToken.None);
         var customer = await customers.GetRequiredAsync(input.CustomerId, CancellationToken.None);
         if (customer.DatabaseUrlEncrypted is null)
         {
@@ -31,6 +30,9 @@ public sealed class ApplyPlanActivity(
         await database.ResizeAsync(new ResourceRef(customer.Id, customer.DatabaseBranchId), plan.Name, CancellationToken.None);
         await data.GrantSkillsAsync(secretBox.Open(customer.DatabaseUrlEncrypted, customer.Id, SealedColumns.DatabaseUrl), plan.Skills, CancellationToken.None);
         await identity.WriteAsync(customer, plan, CancellationToken.None);
+        // The plan is recorded once its limits are in force in the assistant's own database: a dashboard that shows the
+        // new plan (and so stops waiting for it) never reads the old plan's limits.
+        await store.SetPlanAsync(input.CustomerId, plan.Name, CancellationToken.None);
         await compute.CreateServiceAsync(CreateServiceActivity.ServiceRequestFor(customer, plan, secretBox, llm.Value, app.Value), CancellationToken.None);
         return true;
     }
