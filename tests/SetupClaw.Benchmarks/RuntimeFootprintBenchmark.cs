@@ -35,7 +35,8 @@ internal static class RuntimeFootprintBenchmark
         var wall = Stopwatch.StartNew();
 
         // A fresh database: the first start also creates the schema and the seed step's workspace.
-        var first = await RuntimeInstance.StartAsync(llm: llm, binary: RuntimeBinary.Resolve(new LocalProviderOptions { Runtime = "managed" }));
+        var managed = RuntimeBinary.Resolve(new LocalProviderOptions { Runtime = "managed" });
+        var first = await RuntimeInstance.StartAsync(llm: llm, binary: managed);
         var database = first.Database;
         await first.StopAsync();
         var vocabulary = Vocabulary();
@@ -43,7 +44,7 @@ internal static class RuntimeFootprintBenchmark
         await InsertMemoriesAsync(first.ConnectionString, memoryCount, vocabulary);
         inserted.Stop();
 
-        var builds = new List<RuntimeBinary> { RuntimeBinary.Resolve(new LocalProviderOptions { Runtime = "managed" }) };
+        var builds = new List<RuntimeBinary> { managed };
         if (RuntimeInstance.Binary.Native)
         {
             builds.Add(RuntimeInstance.Binary);

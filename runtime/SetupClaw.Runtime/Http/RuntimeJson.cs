@@ -44,7 +44,6 @@ internal sealed partial class RuntimeJson : JsonSerializerContext;
 [JsonSerializable(typeof(OpenAiCompletion))]
 [JsonSerializable(typeof(OpenAiChunk))]
 [JsonSerializable(typeof(OpenAiErrorBody))]
-[JsonSerializable(typeof(OpenAiError))]
 internal sealed partial class OpenAiJson : JsonSerializerContext;
 
 public sealed record ChatReply(string Reply, Guid ConversationId, ChatReplyUsage Usage);

@@ -63,14 +63,13 @@ public sealed record RuntimeBinary(string Path, bool Native, string Why)
 
         // A native binary published before the runtime's sources last changed is older code: the managed build is current.
         var publishedAt = File.GetLastWriteTimeUtc(native);
-        if (NewestSource(native) is { } changedAt)
+        var changedAt = NewestSource(native);
+        if (publishedAt < changedAt)
         {
-            if (publishedAt < changedAt)
-            {
-                return new RuntimeBinary(managed, false, $"the native runtime at {native} is older than the runtime's sources (./setupclaw publish-runtime refreshes it)");
-            }
+            return new RuntimeBinary(managed, false, $"the native runtime at {native} is older than the runtime's sources (./setupclaw publish-runtime refreshes it)");
         }
-        else if (File.Exists(managed) && publishedAt < File.GetLastWriteTimeUtc(managed))
+
+        if (changedAt is null && File.Exists(managed) && publishedAt < File.GetLastWriteTimeUtc(managed))
         {
             return new RuntimeBinary(managed, false, $"the native runtime at {native} is older than the managed build (./setupclaw publish-runtime refreshes it)");
         }
@@ -86,8 +85,7 @@ public sealed record RuntimeBinary(string Path, bool Native, string Why)
     private static DateTime? NewestSource(string native)
     {
         var root = new FileInfo(native).Directory?.Parent?.Parent;
-        var runtime = root is null ? null : new DirectoryInfo(System.IO.Path.Combine(root.FullName, "runtime", "SetupClaw.Runtime"));
-        if (root is null || runtime is null || !runtime.Exists)
+        if (root is null || !Directory.Exists(System.IO.Path.Combine(root.FullName, "runtime", "SetupClaw.Runtime")))
         {
             return null;
         }
@@ -118,7 +116,8 @@ public sealed record RuntimeBinary(string Path, bool Native, string Why)
             }
         }
 
-        foreach (var shared in new[] { "src/SetupClaw.Core/Data/PostgresConnectionStrings.cs", "Directory.Build.props", "Directory.Packages.props" })
+        // What the runtime's Dockerfile copies besides runtime/: the runtime's other build inputs.
+        foreach (var shared in new[] { "src/SetupClaw.Core/Data/PostgresConnectionStrings.cs", "Directory.Build.props", "Directory.Packages.props", "Directory.Build.rsp", ".editorconfig" })
         {
             var file = new FileInfo(System.IO.Path.Combine(root.FullName, shared));
             if (file.Exists && file.LastWriteTimeUtc > newest)
